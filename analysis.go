@@ -1,0 +1,82 @@
+package attune
+
+import "time"
+
+// Label is the three-way reading of a sentiment score.
+type Label string
+
+const (
+	Positive Label = "positive"
+	Neutral  Label = "neutral"
+	Negative Label = "negative"
+)
+
+// Sentiment is a score in [-1, 1] and its label.
+type Sentiment struct {
+	Score float64 `json:"score"`
+	Label Label   `json:"label"`
+}
+
+// Analysis is what the NLP stage derives from an event's text.
+type Analysis struct {
+	// Clean is the text with handles, URLs and markup removed: what is
+	// embedded. Mentions and links say who was addressed, not what about.
+	Clean string `json:"clean"`
+	// Sentences is the number of sentences found.
+	Sentences int `json:"sentences"`
+	// Tokens are the lowercased word tokens of Clean, punctuation dropped.
+	Tokens []string `json:"tokens"`
+	// Stems are the snowball stems of the content tokens (stop words dropped),
+	// in text order; segment names and top terms come from them.
+	Stems []string `json:"stems"`
+	// Sentiment of the whole text.
+	Sentiment Sentiment `json:"sentiment"`
+}
+
+// Vector is an L2-normalised embedding as served by the embedding model.
+type Vector []float32
+
+// Doc is an analysed, embedded and segmented event: the unit the index stores.
+type Doc struct {
+	Event    Event    `json:"event"`
+	Analysis Analysis `json:"analysis"`
+	// Segment is the id and name of the segment the event is assigned to,
+	// empty before the first clustering.
+	SegmentID   string `json:"segment_id,omitempty"`
+	SegmentName string `json:"segment_name,omitempty"`
+}
+
+// Customer holds the behavioral features of one customer, derived from the
+// events seen for them. Fields that the data does not hold are absent (Has*
+// false), never invented.
+type Customer struct {
+	ID string `json:"id"`
+	// Frequency is the number of events seen.
+	Frequency float64 `json:"frequency"`
+	// First and Last are the earliest and latest event times seen.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	// RatingSum and Ratings give the mean rating (monetary/satisfaction proxy)
+	// where events carry a rating.
+	RatingSum float64 `json:"rating_sum"`
+	Ratings   float64 `json:"ratings"`
+	// Monetary sums the configured monetary attribute (e.g. order value).
+	Monetary    float64 `json:"monetary"`
+	HasMonetary bool    `json:"has_monetary"`
+	// Engagement sums the configured engagement attributes (e.g. retweets).
+	Engagement    float64 `json:"engagement"`
+	HasEngagement bool    `json:"has_engagement"`
+}
+
+// Segment is a named group of texts (and so of customers) that share an
+// attitude toward the same thing and behave alike.
+type Segment struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	Size          int       `json:"size"`
+	Customers     int       `json:"customers"`
+	MeanSentiment float64   `json:"mean_sentiment"`
+	TopTerms      []string  `json:"top_terms"`
+	Exemplars     []string  `json:"exemplars"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
