@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/attune-cx/attune/configs"
+)
+
+// Config is the whole configuration. configs/attune.yaml documents every
+// field and is loaded first as the defaults.
+type Config struct {
+	DataDir  string        `yaml:"data_dir"`
+	LogLevel string        `yaml:"log_level"`
+	NATS     NATSConfig    `yaml:"nats"`
+	Ollama   OllamaConfig  `yaml:"ollama"`
+	Embed    EmbedConfig   `yaml:"embed"`
+	Model    ModelConfig   `yaml:"model"`
+	Cluster  ClusterConfig `yaml:"cluster"`
+}
+
+type NATSConfig struct {
+	URL             string        `yaml:"url"`
+	Listen          string        `yaml:"listen"`
+	Stream          string        `yaml:"stream"`
+	DLQStream       string        `yaml:"dlq_stream"`
+	Consumer        string        `yaml:"consumer"`
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	MaxEventBytes   int           `yaml:"max_event_bytes"`
+	FetchBatch      int           `yaml:"fetch_batch"`
+	FetchWait       time.Duration `yaml:"fetch_wait"`
+	AckWait         time.Duration `yaml:"ack_wait"`
+	MaxAckPending   int           `yaml:"max_ack_pending"`
+	RetryBase       time.Duration `yaml:"retry_base"`
+	RetryMax        time.Duration `yaml:"retry_max"`
+	Drain           time.Duration `yaml:"drain"`
+}
+
+type OllamaConfig struct {
+	Host     string `yaml:"host"`
+	Manage   bool   `yaml:"manage"`
+	Binary   string `yaml:"binary"`
+	CacheDir string `yaml:"cache_dir"`
+	Version  string `yaml:"version"`
+}
+
+type EmbedConfig struct {
+	Model     string        `yaml:"model"`
+	BatchSize int           `yaml:"batch_size"`
+	Timeout   time.Duration `yaml:"timeout"`
+}
+
+type ModelConfig struct {
+	DatasetsDir string `yaml:"datasets_dir"`
+	Dim         int    `yaml:"dim"`
+	Seed        int64  `yaml:"seed"`
+}
+
+type ClusterConfig struct {
+	K               int           `yaml:"k"`
+	KMin            int           `yaml:"k_min"`
+	KMax            int           `yaml:"k_max"`
+	SampleSize      int           `yaml:"sample_size"`
+	MaxIter         int           `yaml:"max_iter"`
+	Seed            int64         `yaml:"seed"`
+	ReclusterEvery  int           `yaml:"recluster_every"`
+	MinEvents       int           `yaml:"min_events"`
+	Weights         WeightsConfig `yaml:"weights"`
+	TopTerms        int           `yaml:"top_terms"`
+	MonetaryAttr    string        `yaml:"monetary_attr"`
+	EngagementAttrs []string      `yaml:"engagement_attrs"`
+}
+
+type WeightsConfig struct {
+	Embedding float64 `yaml:"embedding"`
+	Sentiment float64 `yaml:"sentiment"`
+	Behavior  float64 `yaml:"behavior"`
+}
+
+// ownModel is the name of the embedding model the project builds itself.
+const ownModel = "attune-embed"
+
+// LoadConfig reads the shipped defaults, then the file at path (if any), then
+// ATTUNE_* environment variables, then the key=value overrides, and
+// validates the result. Unknown keys are errors everywhere.
+func LoadConfig(path string, env []string, sets []string) (*Config, error) {
+	var cfg Config
+	if err := decodeStrict(configs.Default, &cfg); err != nil {
+		return nil, fmt.Errorf("shipped defaults: %w", err)
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		if err := decodeStrict(b, &cfg); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, "ATTUNE_") {
+			continue
+		}
+		key := strings.ToLower(strings.TrimPrefix(k, "ATTUNE_"))
+		if err := setKey(&cfg, key, v, "_"); err != nil {
+			return nil, fmt.Errorf("environment %s: %w", k, err)
+		}
+	}
+	for _, kv := range sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--set %q: want key=value", kv)
+		}
+		if err := setKey(&cfg, strings.TrimSpace(k), v, "."); err != nil {
+			return nil, fmt.Errorf("--set %s: %w", k, err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func decodeStrict(b []byte, out any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	// An empty document decodes to nothing: io.EOF is not an error here.
+	if err := dec.Decode(out); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(c.DataDir != "", "data_dir is empty")
+	check(c.NATS.MaxEventBytes > 0, "nats.max_event_bytes must be > 0")
+	check(c.NATS.FetchBatch > 0 && c.NATS.FetchBatch <= 10000, "nats.fetch_batch must be in 1..10000")
+	check(c.NATS.MaxAckPending >= c.NATS.FetchBatch, "nats.max_ack_pending must be >= nats.fetch_batch")
+	check(c.Embed.Model != "", "embed.model is empty")
+	check(c.Embed.BatchSize > 0, "embed.batch_size must be > 0")
+	check(c.Model.Dim >= 8, "model.dim must be >= 8")
+	check(c.Cluster.K >= 0, "cluster.k must be >= 0")
+	check(c.Cluster.K > 0 || (c.Cluster.KMin >= 2 && c.Cluster.KMax >= c.Cluster.KMin), "cluster.k_min must be >= 2 and <= cluster.k_max")
+	check(c.Cluster.MinEvents >= 2, "cluster.min_events must be >= 2")
+	check(c.Cluster.Weights.Embedding >= 0 && c.Cluster.Weights.Sentiment >= 0 && c.Cluster.Weights.Behavior >= 0, "cluster.weights must be >= 0")
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// Paths derived from data_dir and cache_dir.
+func (c *Config) natsDir() string   { return filepath.Join(c.DataDir, "nats") }
+func (c *Config) indexDir() string  { return filepath.Join(c.DataDir, "index") }
+func (c *Config) storePath() string { return filepath.Join(c.DataDir, "segments.db") }
+func (c *Config) cacheDir() string {
+	if c.Ollama.CacheDir != "" {
+		return c.Ollama.CacheDir
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".cache", "attune")
+	}
+	return filepath.Join(os.TempDir(), "attune-cache")
+}
+
+// setKey sets the field at a key path such as "nats.url" (sep ".") or
+// "nats_url" (sep "_", environment form, where field names may themselves
+// contain underscores).
+func setKey(cfg *Config, key, value, sep string) error {
+	v := reflect.ValueOf(cfg).Elem()
+	rest := key
+	for {
+		t := v.Type()
+		found := false
+		for i := 0; i < t.NumField(); i++ {
+			tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+			if rest != tag && !strings.HasPrefix(rest, tag+sep) {
+				continue
+			}
+			f := v.Field(i)
+			if rest == tag {
+				return setValue(f, value)
+			}
+			if f.Kind() == reflect.Struct {
+				v, rest, found = f, strings.TrimPrefix(rest, tag+sep), true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("unknown setting %q", key)
+		}
+	}
+}
+
+func setValue(f reflect.Value, s string) error {
+	s = strings.TrimSpace(s)
+	switch {
+	case f.Type() == reflect.TypeOf(time.Duration(0)):
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(s)
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		f.SetBool(b)
+	case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return err
+		}
+		f.SetInt(n)
+	case f.Kind() == reflect.Float64:
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		f.SetFloat(x)
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("cannot set a %s from text", f.Type())
+	}
+	return nil
+}
