@@ -1,0 +1,299 @@
+package index
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/datetime/flexible"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/whitespace"
+	"github.com/blevesearch/bleve/v2/mapping"
+
+	"github.com/attune-cx/attune"
+)
+
+// MappingVersion identifies the field layout this package writes. It is stored
+// in the index when the index is created; bump it whenever a field is added,
+// removed or analysed differently, so that Open refuses an index built with an
+// older layout instead of searching fields that are not there.
+const MappingVersion = "1"
+
+// Document types, the value of the "type" field.
+const (
+	TypeEvent   = "event"
+	TypeSegment = "segment"
+)
+
+// SegmentIDPrefix starts the document id of every segment document. Event ids
+// must not start with it (see ValidateDoc), or an event could overwrite a
+// segment.
+const SegmentIDPrefix = "segment:"
+
+// Field names. They are part of the query-string syntax users see
+// (label:negative, segment_name:late-flight), so renaming one is a breaking
+// change and a MappingVersion bump.
+const (
+	fieldType = "type"
+
+	// Event fields.
+	fieldID          = "id"
+	fieldText        = "text"
+	fieldStems       = "stems"
+	fieldTokens      = "tokens"
+	fieldSentiment   = "sentiment"
+	fieldLabel       = "label"
+	fieldSegmentID   = "segment_id"
+	fieldSegmentName = "segment_name"
+	fieldSource      = "source"
+	fieldCustomer    = "customer"
+	fieldTS          = "ts"
+
+	// Segment fields (besides id).
+	fieldName          = "name"
+	fieldTopTerms      = "top_terms"
+	fieldSize          = "size"
+	fieldCustomers     = "customers"
+	fieldMeanSentiment = "mean_sentiment"
+	fieldExemplars     = "exemplars"
+	fieldUpdatedAt     = "updated_at"
+)
+
+// Analysis components registered in the mapping by name.
+const (
+	// analyzerStems splits the pre-computed stems on whitespace and lowercases
+	// them; they are already stemmed by the NLP stage, so stemming them again
+	// would only drift from what the segment top terms show.
+	analyzerStems = "attune_stems"
+	// dateTimeNano parses and renders stored timestamps as RFC 3339 with
+	// nanoseconds. Bleve's default renders stored times in whole seconds, which
+	// would not round-trip Segment.UpdatedAt.
+	dateTimeNano = "attune_rfc3339nano"
+)
+
+// eventDoc is the flat form an event is indexed in. Bleve walks it by
+// reflection, using the json tags as field names.
+type eventDoc struct {
+	Type        string  `json:"type"`
+	ID          string  `json:"id"`
+	Text        string  `json:"text"`
+	Stems       string  `json:"stems"`
+	Tokens      int     `json:"tokens"`
+	Sentiment   float64 `json:"sentiment"`
+	Label       string  `json:"label"`
+	SegmentID   string  `json:"segment_id"`
+	SegmentName string  `json:"segment_name"`
+	Source      string  `json:"source"`
+	Customer    string  `json:"customer"`
+	// TS is nil when the event time is unknown, so no field is indexed rather
+	// than year 1, which Bleve cannot represent.
+	TS *string `json:"ts"`
+}
+
+// BleveType tells Bleve which document mapping applies.
+func (eventDoc) BleveType() string { return TypeEvent }
+
+// segmentDoc is the flat form a segment is indexed in.
+type segmentDoc struct {
+	Type          string   `json:"type"`
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	TopTerms      []string `json:"top_terms"`
+	Size          int      `json:"size"`
+	Customers     int      `json:"customers"`
+	MeanSentiment float64  `json:"mean_sentiment"`
+	Exemplars     []string `json:"exemplars"`
+	UpdatedAt     *string  `json:"updated_at"`
+}
+
+// BleveType tells Bleve which document mapping applies.
+func (segmentDoc) BleveType() string { return TypeSegment }
+
+// ValidateDoc reports whether doc can be indexed. A doc that fails can never be
+// indexed, so the error is an attune.PermanentError: the caller should
+// dead-letter that event rather than retry it. IndexDocs runs the same check
+// on every doc before it writes anything.
+func ValidateDoc(doc attune.Doc) error {
+	id := doc.Event.ID
+	switch {
+	case id == "":
+		return attune.Permanent(attune.ReasonMissingField, fmt.Errorf("event has no id"))
+	case strings.HasPrefix(id, SegmentIDPrefix):
+		// Such an id would collide with the document of segment
+		// strings.TrimPrefix(id, SegmentIDPrefix).
+		return attune.Permanent(attune.ReasonMalformed,
+			fmt.Errorf("event id %q starts with the reserved prefix %q", id, SegmentIDPrefix))
+	}
+	return nil
+}
+
+func newEventDoc(d attune.Doc) eventDoc {
+	return eventDoc{
+		Type:        TypeEvent,
+		ID:          d.Event.ID,
+		Text:        d.Event.Text,
+		Stems:       strings.Join(d.Analysis.Stems, " "),
+		Tokens:      len(d.Analysis.Tokens),
+		Sentiment:   d.Analysis.Sentiment.Score,
+		Label:       string(d.Analysis.Sentiment.Label),
+		SegmentID:   d.SegmentID,
+		SegmentName: d.SegmentName,
+		Source:      d.Event.Source,
+		Customer:    d.Event.CustomerID,
+		TS:          formatTime(d.Event.TS),
+	}
+}
+
+func newSegmentDoc(s attune.Segment) segmentDoc {
+	return segmentDoc{
+		Type:          TypeSegment,
+		ID:            s.ID,
+		Name:          s.Name,
+		TopTerms:      s.TopTerms,
+		Size:          s.Size,
+		Customers:     s.Customers,
+		MeanSentiment: s.MeanSentiment,
+		Exemplars:     s.Exemplars,
+		UpdatedAt:     formatTime(s.UpdatedAt),
+	}
+}
+
+func formatTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+// newMapping builds the index mapping. Bleve stores it in the index on
+// creation and reads it back on Open, so this runs only for new indexes.
+func newMapping() (*mapping.IndexMappingImpl, error) {
+	im := mapping.NewIndexMapping()
+	im.TypeField = fieldType
+	im.DefaultType = TypeEvent
+	// Query-string terms without a field prefix search the composite _all
+	// field, which only text and stems feed; analyse them as English, like
+	// text.
+	im.DefaultField = "_all"
+	im.DefaultAnalyzer = en.AnalyzerName
+	im.DefaultDateTimeParser = dateTimeNano
+	im.StoreDynamic = false
+	im.IndexDynamic = false
+	im.DocValuesDynamic = false
+	// Documents of an unknown type are not indexed at all.
+	im.DefaultMapping = mapping.NewDocumentDisabledMapping()
+
+	if err := im.AddCustomAnalyzer(analyzerStems, map[string]any{
+		"type":          custom.Name,
+		"tokenizer":     whitespace.Name,
+		"token_filters": []any{lowercase.Name},
+	}); err != nil {
+		return nil, fmt.Errorf("register analyzer %s: %w", analyzerStems, err)
+	}
+	if err := im.AddCustomDateTimeParser(dateTimeNano, map[string]any{
+		"type":    flexible.Name,
+		"layouts": []any{time.RFC3339Nano},
+	}); err != nil {
+		return nil, fmt.Errorf("register datetime parser %s: %w", dateTimeNano, err)
+	}
+
+	im.AddDocumentMapping(TypeEvent, eventMapping())
+	im.AddDocumentMapping(TypeSegment, segmentMapping())
+	if err := im.Validate(); err != nil {
+		return nil, fmt.Errorf("validate mapping: %w", err)
+	}
+	return im, nil
+}
+
+func eventMapping() *mapping.DocumentMapping {
+	dm := strictDocumentMapping()
+
+	text := mapping.NewTextFieldMapping()
+	text.Analyzer = en.AnalyzerName
+	text.Store = true
+	text.IncludeTermVectors = true // positions for highlighting and phrases
+	text.IncludeInAll = true
+	text.DocValues = false // never sorted or faceted on; saves space
+	dm.AddFieldMappingsAt(fieldText, text)
+
+	stems := mapping.NewTextFieldMapping()
+	stems.Analyzer = analyzerStems
+	stems.Store = false // derived from text
+	stems.IncludeTermVectors = false
+	stems.IncludeInAll = true
+	stems.DocValues = true // term facets over stems ("what do these hits talk about")
+	dm.AddFieldMappingsAt(fieldStems, stems)
+
+	id := keywordField(false) // the document id; indexed for id:... queries
+	id.DocValues = false
+	dm.AddFieldMappingsAt(fieldID, id)
+	for _, f := range []string{fieldLabel, fieldSegmentID, fieldSegmentName, fieldSource, fieldCustomer} {
+		dm.AddFieldMappingsAt(f, keywordField(true))
+	}
+	dm.AddFieldMappingsAt(fieldSentiment, numericField())
+	dm.AddFieldMappingsAt(fieldTokens, numericField())
+	dm.AddFieldMappingsAt(fieldTS, dateField())
+	return dm
+}
+
+func segmentMapping() *mapping.DocumentMapping {
+	dm := strictDocumentMapping()
+	dm.AddFieldMappingsAt(fieldID, keywordField(true))
+	dm.AddFieldMappingsAt(fieldName, keywordField(true))
+	dm.AddFieldMappingsAt(fieldTopTerms, keywordField(true))
+	dm.AddFieldMappingsAt(fieldSize, numericField())
+	dm.AddFieldMappingsAt(fieldCustomers, numericField())
+	dm.AddFieldMappingsAt(fieldMeanSentiment, numericField())
+	dm.AddFieldMappingsAt(fieldUpdatedAt, dateField())
+
+	// Exemplars are shown, not searched.
+	ex := mapping.NewTextFieldMapping()
+	ex.Index = false
+	ex.Store = true
+	ex.IncludeTermVectors = false
+	ex.IncludeInAll = false
+	ex.DocValues = false
+	dm.AddFieldMappingsAt(fieldExemplars, ex)
+	return dm
+}
+
+// strictDocumentMapping returns a document mapping that indexes only the
+// fields mapped explicitly, plus the type field for filtering by type.
+func strictDocumentMapping() *mapping.DocumentMapping {
+	dm := mapping.NewDocumentStaticMapping()
+	typ := keywordField(false)
+	typ.DocValues = false
+	dm.AddFieldMappingsAt(fieldType, typ)
+	return dm
+}
+
+func keywordField(store bool) *mapping.FieldMapping {
+	f := mapping.NewKeywordFieldMapping()
+	f.Analyzer = keyword.Name
+	f.Store = store
+	f.IncludeTermVectors = false
+	f.IncludeInAll = false
+	f.DocValues = true // sorting and term facets
+	return f
+}
+
+func numericField() *mapping.FieldMapping {
+	f := mapping.NewNumericFieldMapping()
+	f.Store = true
+	f.IncludeInAll = false
+	f.DocValues = true
+	return f
+}
+
+func dateField() *mapping.FieldMapping {
+	f := mapping.NewDateTimeFieldMapping()
+	f.DateFormat = dateTimeNano
+	f.Store = true
+	f.IncludeInAll = false
+	f.DocValues = true
+	return f
+}
