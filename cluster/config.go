@@ -1,0 +1,125 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// ErrInvalidConfig is wrapped by every error Config.Validate returns.
+var ErrInvalidConfig = errors.New("invalid cluster config")
+
+// Defaults applied by Config.WithDefaults.
+const (
+	DefaultKMin       = 4
+	DefaultKMax       = 16
+	DefaultSampleSize = 2000
+	DefaultMaxIter    = 50
+	DefaultInits      = 3
+	DefaultTopTerms   = 8
+
+	// maxSampleSize bounds SampleSize: choosing k keeps the sample's full
+	// distance matrix in memory (SampleSize² float32s, 400 MB at this bound).
+	maxSampleSize = 10000
+)
+
+// DefaultWeights weigh what a text is about above how it feels, and both above
+// how its customer behaves: segments are first of all about a topic.
+var DefaultWeights = Weights{Embedding: 1.0, Sentiment: 0.5, Behavior: 0.3}
+
+// Config controls Fit. The zero value is usable after WithDefaults.
+type Config struct {
+	// K fixes the number of segments. 0 chooses it automatically in
+	// [KMin, KMax] by mean silhouette.
+	K int `yaml:"k" json:"k"`
+	// KMin and KMax bound the automatic choice of k. Default 4 and 16.
+	KMin int `yaml:"k_min" json:"k_min"`
+	KMax int `yaml:"k_max" json:"k_max"`
+	// SampleSize is how many points (drawn with Seed) the silhouette that
+	// chooses k is computed on; the cost is quadratic in it. Default 2000,
+	// at most 10000.
+	SampleSize int `yaml:"sample_size" json:"sample_size"`
+	// MaxIter bounds the Lloyd iterations of each k-means run. Default 50.
+	MaxIter int `yaml:"max_iter" json:"max_iter"`
+	// Inits is how many k-means++ seedings each k-means run tries, keeping
+	// the one with the lowest inertia. Default 3.
+	Inits int `yaml:"inits" json:"inits"`
+	// Seed makes Fit deterministic: the same points, config and seed give
+	// the same model.
+	Seed int64 `yaml:"seed" json:"seed"`
+	// Weights of the three blocks of the fused vector. When all three are
+	// zero, DefaultWeights apply; otherwise a zero weight switches its block
+	// off.
+	Weights Weights `yaml:"weights" json:"weights"`
+	// TopTerms is how many terms each segment lists. Default 8.
+	TopTerms int `yaml:"top_terms" json:"top_terms"`
+}
+
+// Weights scale the blocks of the fused feature vector (see the package doc).
+type Weights struct {
+	Embedding float64 `yaml:"embedding" json:"embedding"`
+	Sentiment float64 `yaml:"sentiment" json:"sentiment"`
+	Behavior  float64 `yaml:"behavior" json:"behavior"`
+}
+
+// WithDefaults returns c with every unset field at its default.
+func (c Config) WithDefaults() Config {
+	if c.KMin == 0 {
+		c.KMin = DefaultKMin
+	}
+	if c.KMax == 0 {
+		c.KMax = max(DefaultKMax, c.KMin)
+	}
+	if c.SampleSize == 0 {
+		c.SampleSize = DefaultSampleSize
+	}
+	if c.MaxIter == 0 {
+		c.MaxIter = DefaultMaxIter
+	}
+	if c.Inits == 0 {
+		c.Inits = DefaultInits
+	}
+	if c.Weights == (Weights{}) {
+		c.Weights = DefaultWeights
+	}
+	if c.TopTerms == 0 {
+		c.TopTerms = DefaultTopTerms
+	}
+	return c
+}
+
+// Validate reports the first problem with c, wrapping ErrInvalidConfig. It
+// expects defaults to have been applied.
+func (c Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.K < 0:
+		return bad("k is %d, want 0 (automatic) or more", c.K)
+	case c.KMin < 2:
+		return bad("k_min is %d, want at least 2", c.KMin)
+	case c.KMax < c.KMin:
+		return bad("k_max %d is below k_min %d", c.KMax, c.KMin)
+	case c.SampleSize < 2 || c.SampleSize > maxSampleSize:
+		return bad("sample_size is %d, want 2..%d", c.SampleSize, maxSampleSize)
+	case c.MaxIter < 1:
+		return bad("max_iter is %d, want at least 1", c.MaxIter)
+	case c.Inits < 1:
+		return bad("inits is %d, want at least 1", c.Inits)
+	case c.TopTerms < 1:
+		return bad("top_terms is %d, want at least 1", c.TopTerms)
+	}
+	for _, w := range []struct {
+		name string
+		v    float64
+	}{{"embedding", c.Weights.Embedding}, {"sentiment", c.Weights.Sentiment}, {"behavior", c.Weights.Behavior}} {
+		if w.v < 0 || math.IsNaN(w.v) || math.IsInf(w.v, 0) {
+			return bad("weights.%s is %v, want a finite value ≥ 0", w.name, w.v)
+		}
+	}
+	if c.Weights == (Weights{}) {
+		return bad("all weights are zero")
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+// Package cluster is Attune's segment stage: it fuses each analysed event's
+// embedding, sentiment and its customer's behavioral features into one vector,
+// clusters those vectors with k-means++, names the clusters from their words,
+// and keeps everything it needs to do that again in a bbolt [Store].
+//
+// # Feature vector
+//
+// The clustering unit is one event. Its fused vector is
+//
+//	[ w_e·embedding  |  w_s·z(sentiment)  |  w_b·z(behavior)/√m ]
+//
+// where the embedding is the model's L2-normalised vector (dimension D), z(·)
+// standardises a value with the mean and standard deviation measured over the
+// fitted events, and the m behavioral features are, when the data holds them:
+//
+//   - recency_days: days between the customer's last event and AsOf, the
+//     latest event time in the fitted data (never the wall clock, so that
+//     replaying old data gives the same answer);
+//   - log_frequency: log1p of the customer's event count;
+//   - mean_rating: the customer's mean rating;
+//   - log_monetary: log1p of the customer's monetary sum;
+//   - log_engagement: log1p of the customer's engagement sum.
+//
+// A feature that no fitted customer has is dropped. A customer that lacks a
+// feature the population has (no rating, no timestamp…) gets the population
+// mean, which standardises to 0: it neither pulls toward nor away from any
+// segment on that axis. Dividing the behavioral block by √m keeps its total
+// weight w_b however many features the data happens to carry. The
+// standardisation parameters are part of the [Model], so events assigned later
+// are scaled exactly as the fitted ones were.
+//
+// # Segments
+//
+// [Fit] picks k by mean silhouette over a seeded sample (unless Config.K fixes
+// it), runs k-means++ on all points, and describes each cluster: size,
+// customers, mean sentiment, top terms by class-based TF-IDF, exemplars and a
+// name such as "delay-frustrated" built by [Describe]. Given the previous
+// model, clusters that clearly match a previous centroid keep its id and name,
+// so segment ids survive re-clustering.
+package cluster

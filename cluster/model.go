@@ -1,0 +1,340 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/attune-cx/attune"
+)
+
+// ModelVersion is the layout version of Model; LoadModel refuses newer ones.
+const ModelVersion = 1
+
+// exemplarCount is how many texts closest to its centroid a segment shows.
+const exemplarCount = 3
+
+// clearMatch is how close a new centroid must be to a previous one to take
+// over its id: closer than this fraction of the distance from the previous
+// centroid to its nearest previous neighbour. Below one half the new centroid
+// is guaranteed nearer to that previous centroid than to any other.
+const clearMatch = 0.5
+
+// ErrNoPoints is returned by Fit when given nothing to cluster.
+var ErrNoPoints = errors.New("no points to cluster")
+
+// Point is one event to cluster: the analysed doc, its embedding and the
+// features of its customer.
+type Point struct {
+	Doc      attune.Doc
+	Vec      attune.Vector
+	Customer attune.Customer
+}
+
+// Model is a fitted segmentation. Its exported fields are its whole state,
+// so it round-trips through JSON (see Store.SaveModel).
+type Model struct {
+	Version int `json:"version"`
+	// Dim is the embedding dimension the model was fitted on; points of
+	// another dimension cannot be assigned.
+	Dim int `json:"dim"`
+	// Config is the configuration the model was fitted with, defaults
+	// applied.
+	Config Config `json:"config"`
+	// Scaler turns points into fused vectors.
+	Scaler Scaler `json:"scaler"`
+	// Centroids holds one fused-space centroid per segment, parallel to
+	// Clusters.
+	Centroids [][]float64 `json:"centroids"`
+	// Clusters describes each segment, sorted by size (largest first).
+	Clusters []attune.Segment `json:"clusters"`
+	// NextID numbers the next new segment id, so that ids are never reused.
+	NextID int `json:"next_id"`
+	// KScores holds the silhouette of every k tried; empty when Config.K
+	// fixed k.
+	KScores []KScore `json:"k_scores,omitempty"`
+	// Inertia is the final fit's sum of squared distances to centroids.
+	Inertia float64 `json:"inertia"`
+	// Points is how many points the model was fitted on.
+	Points int `json:"points"`
+	// FittedAt is when Fit ran (wall clock; it plays no part in the fit).
+	FittedAt time.Time `json:"fitted_at"`
+}
+
+// K returns the number of segments.
+func (m *Model) K() int { return len(m.Centroids) }
+
+// Segments returns a copy of every segment, largest first.
+func (m *Model) Segments() []attune.Segment {
+	out := make([]attune.Segment, len(m.Clusters))
+	for i, s := range m.Clusters {
+		s.TopTerms = slices.Clone(s.TopTerms)
+		s.Exemplars = slices.Clone(s.Exemplars)
+		out[i] = s
+	}
+	slices.SortStableFunc(out, func(a, b attune.Segment) int { return cmp.Compare(b.Size, a.Size) })
+	return out
+}
+
+// Assign returns the ID and Name of the segment whose centroid is nearest to
+// p. A point the model cannot place (a vector of another dimension, non-finite
+// values, an empty model) gets the zero Segment, whose empty ID means
+// unassigned; Nearest says why.
+func (m *Model) Assign(p Point) attune.Segment {
+	s, _, err := m.Nearest(p)
+	if err != nil {
+		return attune.Segment{}
+	}
+	return attune.Segment{ID: s.ID, Name: s.Name}
+}
+
+// Nearest returns the segment nearest to p and the Euclidean distance to its
+// centroid in the fused space. Its error wraps ErrDimMismatch when p's vector
+// has another dimension than the model's.
+func (m *Model) Nearest(p Point) (attune.Segment, float64, error) {
+	if m == nil || m.K() == 0 {
+		return attune.Segment{}, 0, errors.New("model has no segments")
+	}
+	v := make([]float64, m.Scaler.width(m.Dim))
+	if err := m.Scaler.fuse(v, p, m.Dim, m.Config.Weights); err != nil {
+		return attune.Segment{}, 0, err
+	}
+	best, bestD := -1, math.Inf(1)
+	for j, c := range m.Centroids {
+		if len(c) != len(v) {
+			return attune.Segment{}, 0, fmt.Errorf("centroid %d has %d dimensions, want %d: %w", j, len(c), len(v), ErrDimMismatch)
+		}
+		if d := sqDist(v, c); d < bestD {
+			best, bestD = j, d
+		}
+	}
+	return m.Clusters[best], math.Sqrt(bestD), nil
+}
+
+// validate checks the invariants Fit establishes, for models read back from
+// storage.
+func (m *Model) validate() error {
+	switch {
+	case m.Version > ModelVersion:
+		return fmt.Errorf("model version %d is newer than supported %d", m.Version, ModelVersion)
+	case m.Dim <= 0:
+		return fmt.Errorf("model dimension is %d", m.Dim)
+	case len(m.Centroids) != len(m.Clusters):
+		return fmt.Errorf("model has %d centroids for %d segments", len(m.Centroids), len(m.Clusters))
+	}
+	w := m.Scaler.width(m.Dim)
+	for j, c := range m.Centroids {
+		if len(c) != w {
+			return fmt.Errorf("centroid %d has %d dimensions, want %d", j, len(c), w)
+		}
+	}
+	return nil
+}
+
+// Fit clusters pts and returns the model.
+//
+// k is cfg.K when set (at most one segment per point); otherwise the k in
+// [KMin, KMax] with the best mean silhouette on a sample of cfg.SampleSize
+// points, or 1 when there are too few points to compare partitions. The final
+// k-means++ fit runs on all points. Every k-means is the best of cfg.Inits
+// seedings by inertia. Segments are then described and named
+// (see Describe).
+//
+// prev, the previous model, may be nil. A new segment whose centroid clearly
+// matches a previous one (see clearMatch; matched greedily, nearest first,
+// one-to-one) takes over its id and name, so ids survive re-clustering.
+// Comparison happens in prev's space, so a change of scaling between fits does
+// not break it; a prev of another embedding dimension is ignored. Unmatched
+// segments get fresh ids that were never used before.
+//
+// Fit is deterministic for a given cfg.Seed, apart from FittedAt and
+// UpdatedAt, and stops early with ctx's error when ctx is done.
+func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(pts) == 0 {
+		return nil, ErrNoPoints
+	}
+	dim := len(pts[0].Vec)
+	if dim == 0 {
+		return nil, fmt.Errorf("event %s has an empty vector", pts[0].Doc.Event.ID)
+	}
+	m := &Model{Version: ModelVersion, Dim: dim, Config: cfg, Scaler: newScaler(pts), Points: len(pts)}
+	x := newMatrix(len(pts), m.Scaler.width(dim))
+	for i, p := range pts {
+		if err := m.Scaler.fuse(x.row(i), p, dim, cfg.Weights); err != nil {
+			return nil, fmt.Errorf("build feature vectors: %w", err)
+		}
+	}
+
+	k := min(cfg.K, x.n)
+	if cfg.K == 0 {
+		hi := min(cfg.KMax, min(x.n, cfg.SampleSize)-1)
+		if hi < cfg.KMin {
+			k = 1
+		} else {
+			var err error
+			if k, m.KScores, err = chooseK(ctx, x, cfg.KMin, hi, cfg); err != nil {
+				return nil, fmt.Errorf("choose k: %w", err)
+			}
+		}
+	}
+	res, err := bestOf(ctx, x, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamFinal)
+	if err != nil {
+		return nil, fmt.Errorf("k-means with k=%d: %w", k, err)
+	}
+	m.Inertia = res.inertia
+
+	// Order clusters by size and drop empty ones, which only appear when
+	// there are fewer distinct points than k.
+	byCluster := make([][]int, k)
+	for i, l := range res.labels {
+		byCluster[l] = append(byCluster[l], i)
+	}
+	byCluster = slices.DeleteFunc(byCluster, func(mem []int) bool { return len(mem) == 0 })
+	slices.SortStableFunc(byCluster, func(a, b []int) int { return cmp.Compare(len(b), len(a)) })
+	groups := make([][]attune.Doc, len(byCluster))
+	for c, mem := range byCluster {
+		// The centroid the labels were assigned against, so Assign puts
+		// every fitted point back where Fit did.
+		m.Centroids = append(m.Centroids, slices.Clone(res.centroids.row(res.labels[mem[0]])))
+		for _, i := range mem {
+			groups[c] = append(groups[c], pts[i].Doc)
+		}
+	}
+
+	ids, kept := m.matchPrevious(pts, byCluster, prev)
+	descs := describe(groups, cfg.TopTerms, kept)
+	m.FittedAt = time.Now().UTC()
+	for c, mem := range byCluster {
+		customers := map[string]bool{}
+		for _, i := range mem {
+			customers[customerKey(pts[i])] = true
+		}
+		m.Clusters = append(m.Clusters, attune.Segment{
+			ID:            ids[c],
+			Name:          descs[c].Name,
+			Size:          len(mem),
+			Customers:     len(customers),
+			MeanSentiment: descs[c].MeanSentiment,
+			TopTerms:      descs[c].Terms,
+			Exemplars:     exemplars(pts, mem, res.dist),
+			UpdatedAt:     m.FittedAt,
+		})
+	}
+	return m, nil
+}
+
+// matchPrevious gives each new cluster the id (and name) of the previous
+// segment it clearly matches, and fresh ids to the rest. Names of unmatched
+// clusters are left empty for describe to fill.
+func (m *Model) matchPrevious(pts []Point, members [][]int, prev *Model) (ids, names []string) {
+	ids = make([]string, len(members))
+	names = make([]string, len(members))
+	if prev != nil {
+		m.NextID = prev.NextID
+	}
+	if prev != nil && prev.Dim == m.Dim && prev.K() > 0 && prev.validate() == nil {
+		// Each new cluster's centroid in prev's space: the mean of its
+		// members as prev scales them.
+		w := prev.Scaler.width(prev.Dim)
+		buf := make([]float64, w)
+		centroids := make([][]float64, len(members))
+		for c, mem := range members {
+			cen := make([]float64, w)
+			n := 0
+			for _, i := range mem {
+				if prev.Scaler.fuse(buf, pts[i], prev.Dim, prev.Config.Weights) != nil {
+					continue
+				}
+				for t, v := range buf {
+					cen[t] += v
+				}
+				n++
+			}
+			if n == 0 {
+				continue
+			}
+			for t := range cen {
+				cen[t] /= float64(n)
+			}
+			centroids[c] = cen
+		}
+		type pair struct {
+			c, p int
+			d    float64
+		}
+		var pairs []pair
+		for p, pc := range prev.Centroids {
+			sep := math.Inf(1)
+			for q, qc := range prev.Centroids {
+				if q != p {
+					sep = min(sep, math.Sqrt(sqDist(pc, qc)))
+				}
+			}
+			for c, cen := range centroids {
+				if cen == nil {
+					continue
+				}
+				if d := math.Sqrt(sqDist(cen, pc)); d < clearMatch*sep {
+					pairs = append(pairs, pair{c, p, d})
+				}
+			}
+		}
+		slices.SortStableFunc(pairs, func(a, b pair) int { return cmp.Compare(a.d, b.d) })
+		usedPrev := map[int]bool{}
+		for _, pr := range pairs {
+			if ids[pr.c] != "" || usedPrev[pr.p] {
+				continue
+			}
+			usedPrev[pr.p] = true
+			ids[pr.c] = prev.Clusters[pr.p].ID
+			names[pr.c] = prev.Clusters[pr.p].Name
+		}
+	}
+	for c := range ids {
+		if ids[c] == "" {
+			m.NextID++
+			ids[c] = "seg-" + strconv.Itoa(m.NextID)
+		}
+	}
+	return ids, names
+}
+
+func customerKey(p Point) string {
+	switch {
+	case p.Doc.Event.CustomerID != "":
+		return p.Doc.Event.CustomerID
+	case p.Customer.ID != "":
+		return p.Customer.ID
+	}
+	return "event:" + p.Doc.Event.ID
+}
+
+// exemplars returns the distinct texts of the members closest to their
+// centroid, closest first.
+func exemplars(pts []Point, mem []int, dist []float64) []string {
+	byDist := slices.Clone(mem)
+	slices.SortStableFunc(byDist, func(a, b int) int { return cmp.Compare(dist[a], dist[b]) })
+	var out []string
+	for _, i := range byDist {
+		text := pts[i].Doc.Analysis.Clean
+		if text == "" {
+			text = pts[i].Doc.Event.Text
+		}
+		if text == "" || slices.Contains(out, text) {
+			continue
+		}
+		if out = append(out, text); len(out) == exemplarCount {
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,299 @@
+package cluster
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/attune-cx/attune"
+)
+
+// Attitude words and the mean-sentiment bands they cover. The bands follow
+// the usual VADER reading (|score| < 0.05 is neutral) and split each side by
+// strength.
+//
+//	score ≤ −0.5         angry
+//	−0.5 < score ≤ −0.2  frustrated
+//	−0.2 < score < −0.05 unhappy
+//	−0.05 ≤ score < 0.05 neutral
+//	0.05 ≤ score < 0.4   satisfied
+//	score ≥ 0.4          delighted
+const (
+	AttitudeAngry      = "angry"
+	AttitudeFrustrated = "frustrated"
+	AttitudeUnhappy    = "unhappy"
+	AttitudeNeutral    = "neutral"
+	AttitudeSatisfied  = "satisfied"
+	AttitudeDelighted  = "delighted"
+)
+
+// Attitude returns the attitude word for a mean sentiment score in [-1, 1].
+func Attitude(score float64) string {
+	switch {
+	case score <= -0.5:
+		return AttitudeAngry
+	case score <= -0.2:
+		return AttitudeFrustrated
+	case score < -0.05:
+		return AttitudeUnhappy
+	case score < 0.05:
+		return AttitudeNeutral
+	case score < 0.4:
+		return AttitudeSatisfied
+	default:
+		return AttitudeDelighted
+	}
+}
+
+// miscTerm names a group none of whose texts has a content word.
+const miscTerm = "misc"
+
+// Description says what a group of texts is about and how it feels.
+type Description struct {
+	// Name is "<term>[-<term>…]-<attitude>", unique among the groups
+	// described together.
+	Name string `json:"name"`
+	// Attitude is Attitude(MeanSentiment).
+	Attitude      string  `json:"attitude"`
+	MeanSentiment float64 `json:"mean_sentiment"`
+	// Terms are the group's most distinctive words, best first, each shown
+	// as its commonest surface form in the group.
+	Terms []string `json:"terms"`
+	// Stems are the stems behind Terms.
+	Stems []string `json:"stems"`
+}
+
+// Name returns a unique name for each group of docs, as Describe does.
+func Name(groups [][]attune.Doc) []string {
+	descs := Describe(groups, DefaultTopTerms)
+	names := make([]string, len(descs))
+	for i, d := range descs {
+		names[i] = d.Name
+	}
+	return names
+}
+
+// Describe ranks each group's stems by class-based TF-IDF against all groups
+// and names the group after its best terms and its attitude. topTerms bounds
+// the terms listed per group.
+//
+// c-TF-IDF (Grootendorst 2022, BERTopic) weighs stem t in group c as
+// tf(t,c)·log(1 + A/f(t)), where tf counts the documents of c that contain t
+// (a word repeated in one text counts once) normalised by c's total, f(t)
+// sums those counts over all groups and A is the mean total per group. A stem
+// frequent in one group and rare elsewhere ranks first.
+func Describe(groups [][]attune.Doc, topTerms int) []Description {
+	return describe(groups, topTerms, nil)
+}
+
+// describe is Describe where fixed[g], when set, is group g's name already
+// (a segment that kept its previous name); the other names avoid them. fixed
+// may be nil.
+func describe(groups [][]attune.Doc, topTerms int, fixed []string) []Description {
+	topTerms = max(1, topTerms)
+	df := make([]map[string]int, len(groups))
+	total := make([]float64, len(groups))
+	f := map[string]int{}
+	for g, docs := range groups {
+		df[g] = map[string]int{}
+		for _, d := range docs {
+			seen := map[string]bool{}
+			for _, s := range d.Analysis.Stems {
+				if s == "" || seen[s] {
+					continue
+				}
+				seen[s] = true
+				df[g][s]++
+				f[s]++
+				total[g]++
+			}
+		}
+	}
+	avg := sum(total) / float64(max(1, len(groups)))
+
+	descs := make([]Description, len(groups))
+	allTerms := make([][]string, len(groups)) // surface forms, best first, for naming
+	for g, docs := range groups {
+		type scored struct {
+			stem string
+			w    float64
+		}
+		ranked := make([]scored, 0, len(df[g]))
+		for s, n := range df[g] {
+			ranked = append(ranked, scored{s, float64(n) / total[g] * math.Log1p(avg/float64(f[s]))})
+		}
+		slices.SortFunc(ranked, func(a, b scored) int {
+			if c := cmp.Compare(b.w, a.w); c != 0 {
+				return c
+			}
+			return strings.Compare(a.stem, b.stem)
+		})
+		surf := surfaceForms(docs)
+		d := &descs[g]
+		for _, r := range ranked {
+			if len(d.Terms) == topTerms {
+				break
+			}
+			word := surf[r.stem]
+			if word == "" {
+				word = r.stem
+			}
+			if slices.Contains(d.Terms, word) {
+				continue // two stems shown as one word would read as a repeat
+			}
+			d.Stems = append(d.Stems, r.stem)
+			d.Terms = append(d.Terms, word)
+		}
+		var mean float64
+		for _, doc := range docs {
+			mean += doc.Analysis.Sentiment.Score
+		}
+		if len(docs) > 0 {
+			mean /= float64(len(docs))
+		}
+		d.MeanSentiment = mean
+		d.Attitude = Attitude(mean)
+		for _, t := range d.Terms {
+			if t = nameSafe(t); t != "" && !slices.Contains(allTerms[g], t) {
+				allTerms[g] = append(allTerms[g], t)
+			}
+		}
+		if len(allTerms[g]) == 0 {
+			allTerms[g] = []string{miscTerm}
+		}
+	}
+	reserved := map[string]bool{}
+	var free []int // groups to name
+	for g := range groups {
+		if g < len(fixed) && fixed[g] != "" {
+			reserved[fixed[g]] = true
+			descs[g].Name = fixed[g]
+		} else {
+			free = append(free, g)
+		}
+	}
+	terms := make([][]string, len(free))
+	attitudes := make([]string, len(free))
+	for i, g := range free {
+		terms[i], attitudes[i] = allTerms[g], descs[g].Attitude
+	}
+	for i, name := range uniqueNames(terms, attitudes, reserved) {
+		descs[free[i]].Name = name
+	}
+	return descs
+}
+
+// uniqueNames names group g "<first depth terms>-<attitude>", starting at one
+// term and giving every group whose name collides (with another group's or a
+// reserved name) one more term, until names are unique or terms run out; any
+// collision left then gets a numeric suffix, in group order.
+func uniqueNames(terms [][]string, attitudes []string, reserved map[string]bool) []string {
+	depth := make([]int, len(terms))
+	names := make([]string, len(terms))
+	build := func(g int) string {
+		parts := append(slices.Clone(terms[g][:depth[g]]), attitudes[g])
+		return strings.Join(parts, "-")
+	}
+	for g := range terms {
+		depth[g] = 1
+		names[g] = build(g)
+	}
+	for {
+		count := map[string]int{}
+		for _, n := range names {
+			count[n]++
+		}
+		grew := false
+		for g, n := range names {
+			if (count[n] > 1 || reserved[n]) && depth[g] < len(terms[g]) {
+				depth[g]++
+				grew = true
+			}
+		}
+		if !grew {
+			break
+		}
+		for g := range names {
+			names[g] = build(g)
+		}
+	}
+	used := map[string]bool{}
+	for n := range reserved {
+		used[n] = true
+	}
+	for g, n := range names {
+		name := n
+		for i := 2; used[name]; i++ {
+			name = fmt.Sprintf("%s-%d", n, i)
+		}
+		used[name] = true
+		names[g] = name
+	}
+	return names
+}
+
+// nameSafe keeps the letters and digits of a word so that names stay
+// hyphen-separated slugs.
+func nameSafe(w string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return unicode.ToLower(r)
+		}
+		return -1
+	}, w)
+}
+
+// surfaceForms maps each stem of docs to the token it most often comes from
+// (the shorter, then alphabetically first, on a tie), so that names read
+// "delay", not "delai".
+func surfaceForms(docs []attune.Doc) map[string]string {
+	counts := map[string]map[string]int{}
+	for _, d := range docs {
+		toks := d.Analysis.Tokens
+		pos := 0
+		for _, s := range d.Analysis.Stems {
+			// Stems keep text order and drop stop words, so the token a stem
+			// came from is the next token at or after pos that it matches.
+			for i := pos; i < len(toks); i++ {
+				if stemOf(s, toks[i]) {
+					if counts[s] == nil {
+						counts[s] = map[string]int{}
+					}
+					counts[s][toks[i]]++
+					pos = i + 1
+					break
+				}
+			}
+		}
+	}
+	out := make(map[string]string, len(counts))
+	for s, words := range counts {
+		best, bestN := "", 0
+		for w, n := range words {
+			if n > bestN || n == bestN && (len(w) < len(best) || len(w) == len(best) && w < best) {
+				best, bestN = w, n
+			}
+		}
+		out[s] = best
+	}
+	return out
+}
+
+// stemOf reports whether token plausibly stems to stem without running the
+// stemmer: Snowball stems are prefixes of their word, except that a final y
+// may turn into i ("happy"→"happi", "fly"→"fli") and a doubled consonant or
+// final e may go ("cancelled"→"cancel"), which keeps all of the stem but its
+// last letter as a prefix. Short stems must match exactly, or "fli" would
+// claim "flight".
+func stemOf(stem, token string) bool {
+	if strings.HasPrefix(token, stem) {
+		return true
+	}
+	if base, ok := strings.CutSuffix(stem, "i"); ok && strings.HasPrefix(token, base+"y") {
+		return true
+	}
+	return len(stem) >= 4 && strings.HasPrefix(token, stem[:len(stem)-1])
+}
