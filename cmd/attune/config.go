@@ -58,6 +58,7 @@ type EmbedConfig struct {
 	Model     string        `yaml:"model"`
 	BatchSize int           `yaml:"batch_size"`
 	Timeout   time.Duration `yaml:"timeout"`
+	Threads   int           `yaml:"threads"`
 }
 
 type ModelConfig struct {
@@ -156,6 +157,7 @@ func (c *Config) Validate() error {
 	check(c.NATS.MaxAckPending >= c.NATS.FetchBatch, "nats.max_ack_pending must be >= nats.fetch_batch")
 	check(c.Embed.Model != "", "embed.model is empty")
 	check(c.Embed.BatchSize > 0, "embed.batch_size must be > 0")
+	check(c.Embed.Threads >= 0, "embed.threads must be >= 0")
 	check(c.Model.Dim >= 8, "model.dim must be >= 8")
 	check(c.Cluster.K >= 0, "cluster.k must be >= 0")
 	check(c.Cluster.K > 0 || (c.Cluster.KMin >= 2 && c.Cluster.KMax >= c.Cluster.KMin), "cluster.k_min must be >= 2 and <= cluster.k_max")

@@ -1,0 +1,344 @@
+package embed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/attune-cx/attune"
+	"github.com/attune-cx/attune/embed/wordvec"
+)
+
+// These tests serve the project's own model (package wordvec) through a
+// real Ollama and check every served vector against the model's pure-Go
+// reference.
+
+// testModelName is what the tests register the model as.
+const testModelName = "attune-test-embed"
+
+var (
+	modelOnce sync.Once
+	modelRef  *wordvec.Model
+	modelGGUF []byte
+	modelErr  error
+)
+
+// trainedModel trains a small model on the airline tweets, once per test
+// binary, and returns it with its GGUF encoding.
+func trainedModel(t testing.TB) (*wordvec.Model, []byte) {
+	t.Helper()
+	texts := airlineTweets(t)
+	modelOnce.Do(func() {
+		start := time.Now()
+		m, err := wordvec.Train(context.Background(), texts, wordvec.Options{Dim: 64, Seed: 1})
+		if err != nil {
+			modelErr = fmt.Errorf("train: %w", err)
+			return
+		}
+		f, err := os.CreateTemp("", "attune-embed-test-*.gguf")
+		if err != nil {
+			modelErr = err
+			return
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		if err := m.WriteGGUF(f); err != nil {
+			modelErr = fmt.Errorf("write GGUF: %w", err)
+			return
+		}
+		if modelGGUF, err = os.ReadFile(f.Name()); err != nil {
+			modelErr = err
+			return
+		}
+		modelRef = m
+		t.Logf("trained %d words × %d dims on %d tweets in %s; GGUF %d bytes",
+			len(m.Words), m.Dim, len(texts), time.Since(start).Round(time.Millisecond), len(modelGGUF))
+	})
+	if modelErr != nil {
+		t.Fatal(modelErr)
+	}
+	return modelRef, modelGGUF
+}
+
+// createTestModel registers the trained model on the server c talks to.
+func createTestModel(t testing.TB, c *Client) *wordvec.Model {
+	t.Helper()
+	m, gguf := trainedModel(t)
+	path := filepath.Join(t.TempDir(), "model.gguf")
+	if err := os.WriteFile(path, gguf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateFromGGUF(t.Context(), testModelName, path); err != nil {
+		t.Fatalf("CreateFromGGUF: %v", err)
+	}
+	return m
+}
+
+// sampleTweets returns n tweets spread over the whole file.
+func sampleTweets(t testing.TB, n int) []string {
+	all := airlineTweets(t)
+	out := make([]string, 0, n)
+	for i := range n {
+		out = append(out, all[i*len(all)/n])
+	}
+	return out
+}
+
+func TestCheckMissingModel(t *testing.T) {
+	s := startOllama(t, testServerConfig(t))
+	tests := []struct {
+		name string
+		opts []Option
+		fix  string
+	}{
+		{"published model", nil, "run `ollama pull attune-no-such-model`"},
+		{"own model", []Option{WithMissingModelHint("run `attune model build`")}, "run `attune model build`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewClient(s.Host(), "attune-no-such-model", tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dim, err := c.Check(t.Context())
+			if !errors.Is(err, ErrModelMissing) {
+				t.Fatalf("Check = %d, %v; want ErrModelMissing", dim, err)
+			}
+			if !strings.Contains(err.Error(), tt.fix) {
+				t.Errorf("error %q does not name the fix %q", err, tt.fix)
+			}
+			if has, err := c.HasModel(t.Context(), c.Model()); has || err != nil {
+				t.Errorf("HasModel = %v, %v; want false, nil", has, err)
+			}
+		})
+	}
+}
+
+func TestOllamaServesOwnModel(t *testing.T) {
+	s := startOllama(t, testServerConfig(t))
+	c, err := NewClient(s.Host(), testModelName, WithBatchSize(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := createTestModel(t, c)
+	for _, name := range []string{testModelName, testModelName + ":latest"} {
+		if has, err := c.HasModel(t.Context(), name); !has || err != nil {
+			t.Errorf("HasModel(%s) = %v, %v after CreateFromGGUF", name, has, err)
+		}
+	}
+	dim, err := c.Check(t.Context())
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	if dim != m.ServedDim() {
+		t.Fatalf("Check dimension %d, model's ServedDim %d", dim, m.ServedDim())
+	}
+
+	// 200 tweets (four batches, the last one short) and an empty text.
+	texts := append(sampleTweets(t, 200), "")
+	vecs, err := c.Embed(t.Context(), texts)
+	if err != nil {
+		t.Fatalf("Embed: %v", err)
+	}
+	if len(vecs) != len(texts) {
+		t.Fatalf("%d vectors for %d texts", len(vecs), len(texts))
+	}
+	var worst float64
+	zeros := 0
+	for i, v := range vecs {
+		want := m.Embed(texts[i])
+		if len(v) != dim || len(want) != dim {
+			t.Fatalf("text %d: served dimension %d, reference %d, want %d", i, len(v), len(want), dim)
+		}
+		diff := maxAbsDiff(v, want)
+		worst = max(worst, diff)
+		if diff > 1e-4 {
+			t.Errorf("text %d %q: served vector differs from the reference by %.2g", i, texts[i], diff)
+		}
+		switch n := norm(v); {
+		case n == 0:
+			zeros++
+		case math.Abs(n-1) > 1e-5:
+			t.Errorf("text %d: norm %v, want 1 or 0", i, n)
+		}
+	}
+	if norm(vecs[len(vecs)-1]) != 0 {
+		t.Errorf("empty text: norm %v, want the zero vector", norm(vecs[len(vecs)-1]))
+	}
+	t.Logf("%d texts: largest difference from the reference %.2g; %d zero vectors", len(texts), worst, zeros)
+
+	// Registering the same file again is harmless, and the model serves
+	// the same vectors.
+	createTestModel(t, c)
+	again, err := c.Embed(t.Context(), texts[:5])
+	if err != nil {
+		t.Fatalf("Embed after re-creating the model: %v", err)
+	}
+	for i := range again {
+		if d := maxAbsDiff(again[i], vecs[i]); d > 1e-6 {
+			t.Errorf("text %d changed by %.2g after re-creating the model", i, d)
+		}
+	}
+}
+
+func TestEmbedSurvivesServerRestart(t *testing.T) {
+	cfg := testServerConfig(t)
+	s := startOllama(t, cfg)
+	c, err := NewClient(s.Host(), testModelName, WithRetry(2, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	createTestModel(t, c)
+	texts := sampleTweets(t, 50)
+	before, err := c.Embed(t.Context(), texts)
+	if err != nil {
+		t.Fatalf("Embed: %v", err)
+	}
+
+	// The server dies with its model runner, as in a crash or OOM kill.
+	if err := kill(s.cmd.Process); err != nil {
+		t.Fatal(err)
+	}
+	<-s.Done()
+	vecs, err := c.Embed(t.Context(), texts)
+	if err == nil || vecs != nil {
+		t.Fatalf("Embed with the server dead = %d vectors, %v; want none and an error", len(vecs), err)
+	}
+	if _, perm := attune.IsPermanent(err); perm || errors.Is(err, ErrModelMissing) {
+		t.Errorf("a dead server gave a permanent or missing-model error: %v", err)
+	}
+	t.Logf("with the server dead: %v", err)
+
+	s2 := startOllama(t, cfg)
+	if !s2.Managed() {
+		t.Fatal("EnsureServer did not start a new server")
+	}
+	after, err := c.Embed(t.Context(), texts)
+	if err != nil {
+		t.Fatalf("Embed after the restart: %v", err)
+	}
+	for i := range after {
+		if d := maxAbsDiff(after[i], before[i]); d > 1e-6 {
+			t.Errorf("text %d changed by %.2g across the restart", i, d)
+		}
+	}
+}
+
+func TestModelReplacedWithOtherDimension(t *testing.T) {
+	s := startOllama(t, testServerConfig(t))
+	builder, err := NewClient(s.Host(), testModelName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := NewClient(s.Host(), testModelName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m64 := createTestModel(t, builder)
+	texts := sampleTweets(t, 20)
+	for _, c := range []*Client{builder, user} {
+		if vecs, err := c.Embed(t.Context(), texts); err != nil || len(vecs[0]) != m64.ServedDim() {
+			t.Fatalf("Embed before the rebuild: %v", err)
+		}
+	}
+
+	// The model is rebuilt with another dimension under the same name.
+	m32, err := wordvec.Train(t.Context(), airlineTweets(t), wordvec.Options{Dim: 32, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model32.gguf")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m32.WriteGGUF(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := builder.CreateFromGGUF(t.Context(), testModelName, path); err != nil {
+		t.Fatal(err)
+	}
+
+	// The client that rebuilt it expects the change ...
+	vecs, err := builder.Embed(t.Context(), texts)
+	if err != nil {
+		t.Fatalf("Embed by the rebuilding client: %v", err)
+	}
+	for i, v := range vecs {
+		if len(v) != m32.ServedDim() {
+			t.Fatalf("text %d: dimension %d, want %d", i, len(v), m32.ServedDim())
+		}
+		if d := maxAbsDiff(v, m32.Embed(texts[i])); d > 1e-4 {
+			t.Errorf("text %d: differs from the new model's reference by %.2g", i, d)
+		}
+	}
+	// ... any other client must not mix the two models' vectors.
+	if vecs, err := user.Embed(t.Context(), texts); !errors.Is(err, ErrDimensionChanged) || vecs != nil {
+		t.Errorf("Embed by another client after the rebuild = %d vectors, %v; want ErrDimensionChanged", len(vecs), err)
+	}
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	var d float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+func norm(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s)
+}
+
+// BenchmarkEmbed measures Embed throughput on airline tweets through a
+// managed Ollama serving the project's own model (64 dims), by batch size:
+//
+//	go test ./embed -run '^$' -bench Embed -benchtime 4x
+func BenchmarkEmbed(b *testing.B) {
+	s := startOllama(b, testServerConfig(b))
+	setup, err := NewClient(s.Host(), testModelName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	createTestModel(b, setup)
+	if _, err := setup.Check(b.Context()); err != nil { // load the model
+		b.Fatal(err)
+	}
+	texts := airlineTweets(b)[:1024]
+	var words int
+	for _, s := range texts {
+		words += len(strings.Fields(s))
+	}
+	for _, batch := range []int{16, 64, 256} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			b.ReportAllocs()
+			c, err := NewClient(s.Host(), testModelName, WithBatchSize(batch))
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for b.Loop() {
+				if _, err := c.Embed(b.Context(), texts); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(n*len(texts))/b.Elapsed().Seconds(), "texts/s")
+			b.ReportMetric(float64(n*words)/b.Elapsed().Seconds(), "words/s")
+		})
+	}
+}
