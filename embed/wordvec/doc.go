@@ -1,0 +1,31 @@
+// Package wordvec trains Attune's own embedding model and writes it as a GGUF
+// file that Ollama v0.6.5 serves through /api/embed.
+//
+// The model is a sentence embedding built from word vectors, following a
+// recipe measured on the shared datasets: PPMI co-occurrence (window 5,
+// context smoothing 0.75), a randomized truncated SVD without singular value
+// weighting, L2-normalised word rows, SIF weights a/(a+p(w)) with a = 1e-3,
+// and the common component of the training sentences projected out. The SIF
+// weight and the projection are baked into [Model.Vectors], so a text's
+// embedding is the normalised sum of its words' rows. On the Banking77 test
+// split (never used for training) k-means with k = 77 reaches NMI ≈ 0.69 at
+// the default 300 dimensions, against ≈ 0.58 for TF-IDF.
+//
+// Typical use:
+//
+//	texts, err := wordvec.Corpus(datasetsDir)
+//	m, err := wordvec.Train(ctx, texts, wordvec.Options{})
+//	err = m.WriteGGUF(f) // then register f with Ollama
+//	v := m.Embed(text)   // the vector Ollama will serve for wordvec.Truncate(text)
+//
+// Two things make the served vectors equal to [Model.Embed] (to about 2e-7):
+//
+//   - Training tokenizes with [Tokenize], a copy of the pre-tokenizer of
+//     llama.cpp's WordPiece tokenizer inside Ollama, built from the same
+//     Unicode tables, so every vocabulary word is found whole by the server.
+//   - [Model.WriteGGUF] lays each row out so that the BERT graph's LayerNorms
+//     are exact identities and the per-word weights survive; see there.
+//
+// The server embeds at most [MaxTokens] tokens of a text as a whole: callers
+// should send [Truncate](text), never a longer text.
+package wordvec

@@ -1,0 +1,32 @@
+package wordvec_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/attune-cx/attune/embed/wordvec"
+)
+
+func ExampleTokenize() {
+	fmt.Printf("%q\n", wordvec.Tokenize("I'm NOT happy: café closed, £50 lost 😡!"))
+	// Output: ["i" "'" "m" "not" "happy" ":" "cafe" "closed" "," "£50" "lost" "😡" "!"]
+}
+
+func ExampleTruncate() {
+	long := strings.Repeat("late again. ", 300) // 900 tokens
+	cut := wordvec.Truncate(long)
+	fmt.Println(len(wordvec.Tokenize(cut)), strings.HasPrefix(long, cut))
+	// Output: 510 true
+}
+
+// BenchmarkTokenize measures the pre-tokenizer on a typical complaint.
+// Run with: go test -run '^$' -bench Tokenize ./embed/wordvec/
+func BenchmarkTokenize(b *testing.B) {
+	const text = "@united my flight was Cancelled Flightled again, 3 hours on hold & no refund!! #fail 😡"
+	b.ReportAllocs()
+	for b.Loop() {
+		wordvec.Tokenize(text)
+	}
+	b.ReportMetric(float64(len(text))*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
+}

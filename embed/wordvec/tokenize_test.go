@@ -1,0 +1,127 @@
+package wordvec
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestTokenize(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"lowercase and whitespace", "  My FLIGHT\twas\r\nlate ", []string{"my", "flight", "was", "late"}},
+		{"apostrophe splits", "I'm sure it's", []string{"i", "'", "m", "sure", "it", "'", "s"}},
+		{"each punctuation char is a word", "LATE, Delivery!!", []string{"late", ",", "delivery", "!", "!"}},
+		{"hyphen, period, underscore", "e-mail 3.5 a_b", []string{"e", "-", "mail", "3", ".", "5", "a", "_", "b"}},
+		{"ASCII symbols split", "$50 a+b x<y a|b ~ok `q` ^", []string{"$", "50", "a", "+", "b", "x", "<", "y", "a", "|", "b", "~", "ok", "`", "q", "`", "^"}},
+		{"non-ASCII symbols stay in the word", "£50 5€ 10°C", []string{"£50", "5€", "10°c"}},
+		{"precomposed accents map to the base letter", "Café NÃO à İstanbul", []string{"cafe", "nao", "a", "istanbul"}},
+		{"combining marks are kept", "cafe\u0301", []string{"cafe\u0301"}},
+		{"non-ASCII punctuation splits", "¿Qué? «oui» — “quoted”…", []string{"¿", "que", "?", "«", "oui", "»", "—", "“", "quoted", "”", "…"}},
+		{"emoji join the word they touch", "great😀 service 👍🏽!", []string{"great😀", "service", "👍🏽", "!"}},
+		{"zero-width joiner and space are dropped", "a\u200db c\u200bd \ufeffe", []string{"ab", "cd", "e"}},
+		{"control characters are dropped", "late\x00r\x07flight\x1b", []string{"laterflight"}},
+		{"unicode whitespace splits", "a\u00a0b\u0085c\u2003d\u3000e", []string{"a", "b", "c", "d", "e"}},
+		{"CJK ideographs are single words", "中文abc", []string{"中", "文", "abc"}},
+		{"invalid UTF-8 is dropped", "ab\xffcd", []string{"abcd"}},
+		{"special token text is not special here", "[SEP]", []string{"[", "sep", "]"}},
+		{"empty", "", nil},
+		{"only spaces", " \t\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Tokenize(tt.in); !slices.Equal(got, tt.want) {
+				t.Errorf("Tokenize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCutSpecial(t *testing.T) {
+	tests := []struct {
+		in, before, after string
+		id                int32
+	}{
+		{"no special", "no special", "", -1},
+		{"a[SEP]b[CLS]c", "a", "b[CLS]c", sepID},
+		{"x[CLS]y[SEP]", "x", "y[SEP]", clsID},
+		{"[MASK]", "", "", maskID},
+		{"[sep] is case-sensitive", "[sep] is case-sensitive", "", -1},
+	}
+	for _, tt := range tests {
+		before, id, after := cutSpecial(tt.in)
+		if before != tt.before || id != tt.id || after != tt.after {
+			t.Errorf("cutSpecial(%q) = %q, %d, %q; want %q, %d, %q", tt.in, before, id, after, tt.before, tt.id, tt.after)
+		}
+	}
+}
+
+func TestTokenIDs(t *testing.T) {
+	m := &Model{Words: []string{"late", "a", "b", "flight"}, Dim: 1, Vectors: make([]float32, 4)}
+	word := func(w string) int32 { return int32(firstWordID + slices.Index(m.Words, w)) }
+	tests := []struct {
+		in   string
+		want []int32
+	}{
+		{"Late flight", []int32{word("late"), word("flight")}},
+		{"flights", []int32{unkID}},                 // "▁flight" matches but "s" does not: the whole word is [UNK]
+		{"a\u2581b", []int32{word("a"), word("b")}}, // a U+2581 inside a word starts a new piece
+		{"x\u2581b", []int32{unkID}},
+		{"late[SEP]flight", []int32{word("late"), sepID, word("flight")}},
+		{"[UNK]", []int32{unkID}},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		if got, err := m.tokenIDs(tt.in); err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("tokenIDs(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	long := strings.Repeat("the flight, late again! ", 200) // 5 words each, 1000 in all
+	tests := []struct {
+		name       string
+		in         string
+		wantTokens int
+	}{
+		{"short text unchanged", "my flight was late", 4},
+		{"long text cut to MaxTokens", long, MaxTokens},
+		{"specials count", strings.Repeat("[SEP]", 600), MaxTokens},
+		{"exactly MaxTokens", strings.Repeat("a ", MaxTokens), MaxTokens},
+		{"U+2581 counts as a piece boundary", strings.Repeat("a\u2581b ", 300), MaxTokens / 2 * 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Truncate(tt.in)
+			if !strings.HasPrefix(tt.in, got) {
+				t.Fatalf("Truncate returned a non-prefix")
+			}
+			n := 0
+			rest := got
+			for {
+				frag, special, after := cutSpecial(rest)
+				for _, w := range Tokenize(frag) {
+					n += 1 + strings.Count(w, wordPiecePrefix)
+				}
+				if special < 0 {
+					break
+				}
+				n++
+				rest = after
+			}
+			if n != tt.wantTokens {
+				t.Errorf("Truncate kept %d tokens, want %d", n, tt.wantTokens)
+			}
+			if n == MaxTokens && len(got) < len(tt.in) {
+				// Cut at a token end: the next token must not fit.
+				if next := Tokenize(tt.in[len(got):]); len(next) == 0 {
+					t.Errorf("Truncate cut %q with no token left after it", tt.in)
+				}
+			}
+		})
+	}
+}
