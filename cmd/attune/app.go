@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"gopkg.in/yaml.v3"
+
+	"github.com/attune-cx/attune/cluster"
+	"github.com/attune-cx/attune/embed"
+	"github.com/attune-cx/attune/index"
+	"github.com/attune-cx/attune/ingest"
+	"github.com/attune-cx/attune/nlp"
+)
+
+// app holds the components a command started, and stops them in reverse.
+type app struct {
+	cfg *Config
+	log *slog.Logger
+
+	nats   *ingest.Server // nil when an external server is used
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	ollama *embed.Server
+	emb    *embed.Client
+	store  *cluster.Store
+	ix     *index.Index
+	nlp    *nlp.Analyzer
+
+	closers []func()
+}
+
+func newApp(cfg *Config, log *slog.Logger) *app { return &app{cfg: cfg, log: log} }
+
+func (a *app) onClose(f func()) { a.closers = append(a.closers, f) }
+
+// Close stops everything started, last started first.
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// connectNATS connects to nats.url, or to the embedded server's address. When
+// embedded is true and no external URL is configured, it starts the embedded
+// server first (the worker and the demo do; client commands only connect).
+func (a *app) connectNATS(ctx context.Context, embedded bool) error {
+	url := a.cfg.NATS.URL
+	if url == "" && embedded {
+		if err := os.MkdirAll(a.cfg.natsDir(), 0o755); err != nil {
+			return fmt.Errorf("create nats store dir: %w", err)
+		}
+		srv, err := ingest.StartServer(ingest.ServerConfig{Listen: a.cfg.NATS.Listen, StoreDir: a.cfg.natsDir()})
+		if err != nil {
+			return err
+		}
+		a.nats = srv
+		a.onClose(srv.Shutdown)
+		url = srv.ClientURL()
+		a.log.Info("embedded NATS started", "url", url, "store", a.cfg.natsDir())
+	} else if url == "" {
+		url = "nats://" + a.cfg.NATS.Listen
+	}
+	nc, err := nats.Connect(url,
+		nats.Name("attune"),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				a.log.Warn("NATS disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { a.log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }),
+	)
+	if err != nil {
+		if a.cfg.NATS.URL == "" && !embedded {
+			return fmt.Errorf("connect to NATS at %s: %w (is `attune worker` running? or set nats.url)", url, err)
+		}
+		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	a.nc = nc
+	a.onClose(func() {
+		// Flush so acks sent last reach the server before it may stop.
+		_ = nc.FlushTimeout(5 * time.Second)
+		nc.Close()
+	})
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	a.js = js
+	return nil
+}
+
+// ensureStreams declares the streams and the durable consumer.
+func (a *app) ensureStreams(ctx context.Context) (jetstream.Consumer, error) {
+	return ingest.EnsureStreams(ctx, a.js, ingest.StreamConfig{
+		Stream:        a.cfg.NATS.Stream,
+		DLQStream:     a.cfg.NATS.DLQStream,
+		Consumer:      a.cfg.NATS.Consumer,
+		Duplicates:    a.cfg.NATS.DuplicateWindow,
+		AckWait:       a.cfg.NATS.AckWait,
+		MaxAckPending: a.cfg.NATS.MaxAckPending,
+	})
+}
+
+// startEmbedding finds or starts Ollama and checks the model. With build set,
+// a missing own model is built and registered; otherwise it is an error that
+// names the command that fixes it.
+func (a *app) startEmbedding(ctx context.Context, build bool) error {
+	srv, err := embed.EnsureServer(ctx, embed.ServerConfig{
+		Host:     a.cfg.Ollama.Host,
+		Manage:   a.cfg.Ollama.Manage,
+		Binary:   a.cfg.Ollama.Binary,
+		CacheDir: a.cfg.cacheDir(),
+		Version:  a.cfg.Ollama.Version,
+		Logger:   a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("ollama: %w", err)
+	}
+	a.ollama = srv
+	a.onClose(func() { _ = srv.Stop() })
+	opts := []embed.Option{
+		embed.WithBatchSize(a.cfg.Embed.BatchSize),
+		embed.WithTimeout(a.cfg.Embed.Timeout),
+		embed.WithThreads(a.cfg.Embed.Threads),
+		embed.WithLogger(a.log),
+	}
+	if a.cfg.Embed.Model == ownModel {
+		opts = append(opts, embed.WithMissingModelHint("run `attune model build`"))
+	}
+	emb, err := embed.NewClient(srv.Host(), a.cfg.Embed.Model, opts...)
+	if err != nil {
+		return err
+	}
+	a.emb = emb
+	dim, err := emb.Check(ctx)
+	if errors.Is(err, embed.ErrModelMissing) && build && a.cfg.Embed.Model == ownModel {
+		a.log.Info("embedding model missing; building the project's own", "model", ownModel)
+		if err := buildOwnModel(ctx, a.cfg, emb, a.log, os.Stderr); err != nil {
+			return err
+		}
+		dim, err = emb.Check(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	a.log.Info("embedding model ready", "model", a.cfg.Embed.Model, "dim", dim, "ollama", srv.Host(), "managed", srv.Managed())
+	return nil
+}
+
+// openStores opens the segment store and the index under data_dir.
+func (a *app) openStores() error {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := cluster.OpenStore(a.cfg.storePath(),
+		cluster.WithMonetary(a.cfg.Cluster.MonetaryAttr),
+		cluster.WithEngagement(a.cfg.Cluster.EngagementAttrs...))
+	if err != nil {
+		return fmt.Errorf("open segment store: %w", err)
+	}
+	a.store = st
+	a.onClose(func() { _ = st.Close() })
+	ix, err := index.Open(a.cfg.indexDir(), index.WithLogger(a.log))
+	if err != nil {
+		return fmt.Errorf("open index: %w", err)
+	}
+	a.ix = ix
+	a.onClose(func() { _ = ix.Close() })
+	an, err := nlp.New()
+	if err != nil {
+		return fmt.Errorf("nlp: %w", err)
+	}
+	a.nlp = an
+	return nil
+}
+
+func (a *app) clusterConfig() cluster.Config {
+	c := a.cfg.Cluster
+	return cluster.Config{
+		K:          c.K,
+		KMin:       c.KMin,
+		KMax:       c.KMax,
+		SampleSize: c.SampleSize,
+		MaxIter:    c.MaxIter,
+		Seed:       c.Seed,
+		Weights:    cluster.Weights{Embedding: c.Weights.Embedding, Sentiment: c.Weights.Sentiment, Behavior: c.Weights.Behavior},
+		TopTerms:   c.TopTerms,
+	}.WithDefaults()
+}
+
+func printYAML(w io.Writer, v any) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	defer enc.Close()
+	return enc.Encode(v)
+}
+
+// peakRSSMiB is this process's peak resident set size (VmHWM), in MiB.
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		var kb float64
+		if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kb); err == nil {
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/attune-cx/attune"
+	"github.com/attune-cx/attune/index"
+	"github.com/attune-cx/attune/ingest"
+)
+
+func publishCmd(g *globals) *cobra.Command {
+	var (
+		format  string
+		mapping []string
+		attrs   []string
+		source  string
+		quiet   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "publish FILE",
+		Short: "Publish events from a JSONL, CSV or TSV file to NATS (attune.events.<source>)",
+		Long: `publish reads events and publishes them to JetStream with the event id as
+Nats-Msg-Id, so publishing a file twice stores each event once.
+
+JSONL lines are sent unchanged (each line one event, see the README schema);
+a malformed line is published anyway and dead-lettered by the worker with its
+reason. CSV/TSV rows are mapped to events: --map field=column for id, text,
+customer_id, ts, rating and source; --attrs lists the columns kept as attrs
+(default: every unmapped column).
+
+It connects to nats.url, or to a running worker's embedded server; when none
+answers it starts the embedded server itself so the events wait on disk for
+the next worker.`,
+		Example: `  attune publish events.jsonl
+  attune publish Tweets.csv --map id=tweet_id,customer_id=name,ts=tweet_created --attrs airline,retweet_count --source ticket`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, log, err := g.load()
+			if err != nil {
+				return err
+			}
+			m, err := parseMapping(mapping, attrs, source)
+			if err != nil {
+				return err
+			}
+			a := newApp(cfg, log)
+			defer a.Close()
+			ctx := cmd.Context()
+			if err := a.connectNATS(ctx, false); err != nil {
+				if cfg.NATS.URL != "" {
+					return err
+				}
+				log.Info("no NATS server answers; starting the embedded one for this publish", "listen", cfg.NATS.Listen)
+				if err := a.connectNATS(ctx, true); err != nil {
+					return err
+				}
+			}
+			if _, err := a.ensureStreams(ctx); err != nil {
+				return err
+			}
+			res, err := publishFile(ctx, a, args[0], format, m, !quiet)
+			fmt.Fprintf(cmd.OutOrStdout(), "published %d new events (%d duplicates dropped by id)\n", res.Published, res.Duplicates)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&format, "format", "", "jsonl, csv or tsv (default: from the file extension)")
+	f.StringSliceVar(&mapping, "map", nil, "CSV column mapping, field=column (fields: id, text, customer_id, ts, rating, source)")
+	f.StringSliceVar(&attrs, "attrs", nil, "CSV columns to keep as attrs (default all unmapped)")
+	f.StringVar(&source, "source", attune.SourceReview, "source of CSV rows and of JSONL lines without one (subject attune.events.<source>)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	return cmd
+}
+
+func parseMapping(pairs, attrs []string, source string) (ingest.Mapping, error) {
+	m := ingest.Mapping{Source: source, Attrs: attrs}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			return m, fmt.Errorf("--map %q: want field=column", p)
+		}
+		switch strings.TrimSpace(k) {
+		case "id":
+			m.ID = v
+		case "text":
+			m.Text = v
+		case "customer_id", "customer":
+			m.Customer = v
+		case "ts", "time":
+			m.TS = v
+		case "rating":
+			m.Rating = v
+		case "source":
+			m.SourceColumn = v
+		default:
+			return m, fmt.Errorf("--map %q: unknown field %q", p, k)
+		}
+	}
+	return m, nil
+}
+
+// publishFile publishes one file, with a progress bar on stderr.
+func publishFile(ctx context.Context, a *app, path, format string, m ingest.Mapping, progress bool) (ingest.PublishResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ingest.PublishResult{}, err
+	}
+	defer f.Close()
+	if format == "" {
+		format = strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	}
+	var tick func()
+	if progress {
+		st, _ := f.Stat()
+		cr := &countingReader{r: f}
+		bar := progressbar.DefaultBytes(st.Size(), "publishing "+filepath.Base(path))
+		defer bar.Finish()
+		tick = func() { _ = bar.Set64(cr.n) }
+		return ingest.Publish(ctx, a.js, ingest.Records(cr, format, m), 512, tick)
+	}
+	return ingest.Publish(ctx, a.js, ingest.Records(f, format, m), 512, nil)
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func searchCmd(g *globals) *cobra.Command {
+	var q index.Query
+	cmd := &cobra.Command{
+		Use:   "search [QUERY]",
+		Short: "Search indexed events (query string syntax), filtered by segment and sentiment",
+		Example: `  attune search "lost bag" --sentiment negative
+  attune search refund --segment delay-frustrated --limit 20`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				q.Text = args[0]
+			}
+			var res index.Result
+			if err := query(cmd.Context(), g, "search", q, &res, func(a *app) (any, error) {
+				return a.ix.Search(cmd.Context(), q)
+			}); err != nil {
+				return err
+			}
+			printHits(cmd.OutOrStdout(), &res)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&q.Segment, "segment", "", "segment id or name")
+	f.StringVar(&q.Label, "sentiment", "", "positive, neutral or negative")
+	f.StringVar(&q.Source, "source", "", "event source")
+	f.StringVar(&q.Customer, "customer", "", "customer id")
+	f.IntVarP(&q.Limit, "limit", "n", 10, "hits to show")
+	f.IntVar(&q.Offset, "offset", 0, "hits to skip")
+	return cmd
+}
+
+func segmentsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "segments",
+		Short: "Print the segment table: id, name, size, mean sentiment, top terms, an exemplar",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var segs []attune.Segment
+			if err := query(cmd.Context(), g, "segments", nil, &segs, func(a *app) (any, error) {
+				return a.ix.Segments(cmd.Context())
+			}); err != nil {
+				return err
+			}
+			printSegments(cmd.OutOrStdout(), segs)
+			return nil
+		},
+	}
+}
+
+func reclusterCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "recluster",
+		Short: "Ask the running worker to re-cluster all events now and print the new segments",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := g.load()
+			if err != nil {
+				return err
+			}
+			a := newApp(cfg, log)
+			defer a.Close()
+			if err := a.connectNATS(cmd.Context(), false); err != nil {
+				return err
+			}
+			var segs []attune.Segment
+			if err := ingest.Control(cmd.Context(), a.nc, "recluster", nil, &segs); err != nil {
+				return err
+			}
+			printSegments(cmd.OutOrStdout(), segs)
+			return nil
+		},
+	}
+}
+
+// query asks a running worker over NATS; when no worker runs, it opens the
+// index on disk itself and calls local.
+func query(ctx context.Context, g *globals, verb string, req, out any, local func(*app) (any, error)) error {
+	cfg, log, err := g.load()
+	if err != nil {
+		return err
+	}
+	a := newApp(cfg, log)
+	defer a.Close()
+	if err := a.connectNATS(ctx, false); err == nil {
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		err := ingest.Control(cctx, a.nc, verb, req, out)
+		if !errors.Is(err, ingest.ErrNoWorker) {
+			return err
+		}
+	}
+	if _, err := os.Stat(cfg.indexDir()); err != nil {
+		return fmt.Errorf("no worker answers and no index at %s: %w", cfg.indexDir(), err)
+	}
+	if err := a.openStores(); err != nil {
+		return err
+	}
+	res, err := local(a)
+	if err != nil {
+		return err
+	}
+	switch o := out.(type) {
+	case *index.Result:
+		*o = *res.(*index.Result)
+	case *[]attune.Segment:
+		*o = res.([]attune.Segment)
+	}
+	return nil
+}
+
+func printHits(w io.Writer, res *index.Result) {
+	fmt.Fprintf(w, "%d hits (%s)\n", res.Total, res.Took.Round(time.Millisecond))
+	for _, h := range res.Hits {
+		seg := h.SegmentName
+		if seg == "" {
+			seg = "-"
+		}
+		text := h.Snippet
+		if text == "" {
+			text = h.Text
+		}
+		fmt.Fprintf(w, "  %-20s %-9s %+.2f  [%s]  %s\n", h.ID, h.Label, h.Sentiment, seg, oneLine(text, 140))
+	}
+}
+
+func printSegments(w io.Writer, segs []attune.Segment) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSIZE\tCUSTOMERS\tSENTIMENT\tTOP TERMS\tEXEMPLAR")
+	for _, s := range segs {
+		ex := ""
+		if len(s.Exemplars) > 0 {
+			ex = oneLine(s.Exemplars[0], 70)
+		}
+		terms := s.TopTerms
+		if len(terms) > 5 {
+			terms = terms[:5]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%+.2f\t%s\t%s\n", s.ID, s.Name, s.Size, s.Customers, s.MeanSentiment, strings.Join(terms, ", "), ex)
+	}
+	tw.Flush()
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attune-cx/attune/index"
+	"github.com/attune-cx/attune/ingest"
+)
+
+func workerCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Consume events from NATS, analyse, embed, segment and index them",
+		Long: `worker starts the embedded NATS server (unless nats.url is set), finds or starts
+Ollama, checks the embedding model, and processes attune.events.> until stopped.
+Other attune commands (search, segments, recluster) talk to it over NATS.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := g.load()
+			if err != nil {
+				return err
+			}
+			a := newApp(cfg, log)
+			defer a.Close()
+			ctx := cmd.Context()
+			rw, err := a.startWorker(ctx, false)
+			if err != nil {
+				return err
+			}
+			log.Info("worker running; Ctrl-C to stop", "data_dir", cfg.DataDir)
+			return rw.wait()
+		},
+	}
+}
+
+// runningWorker is a worker started by startWorker.
+type runningWorker struct {
+	w    *ingest.Worker
+	p    *pipeline
+	wg   sync.WaitGroup
+	err  error
+	done chan struct{}
+}
+
+func (r *runningWorker) wait() error {
+	<-r.done
+	return r.err
+}
+
+// startWorker brings up NATS, Ollama and the model, the stores, the control
+// endpoints and the consume loop, which runs until ctx ends.
+func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker, error) {
+	if err := a.connectNATS(ctx, true); err != nil {
+		return nil, err
+	}
+	cons, err := a.ensureStreams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.startEmbedding(ctx, buildModel); err != nil {
+		return nil, err
+	}
+	if err := a.openStores(); err != nil {
+		return nil, err
+	}
+	p, err := newPipeline(a)
+	if err != nil {
+		return nil, err
+	}
+	w := ingest.NewWorker(a.js, cons, p, ingest.WorkerConfig{
+		FetchBatch:    a.cfg.NATS.FetchBatch,
+		FetchWait:     a.cfg.NATS.FetchWait,
+		MaxEventBytes: a.cfg.NATS.MaxEventBytes,
+		RetryBase:     a.cfg.NATS.RetryBase,
+		RetryMax:      a.cfg.NATS.RetryMax,
+		Logger:        a.log,
+	})
+	if err := a.serveControl(p, w); err != nil {
+		return nil, err
+	}
+	rw := &runningWorker{w: w, p: p, done: make(chan struct{})}
+	rw.wg.Add(2)
+	go func() {
+		defer rw.wg.Done()
+		p.runAutoRecluster(ctx)
+	}()
+	go func() {
+		defer rw.wg.Done()
+		rw.err = w.Run(ctx, a.cfg.NATS.Drain)
+	}()
+	go func() {
+		rw.wg.Wait()
+		close(rw.done)
+	}()
+	// Stop the loops before the stores they use are closed.
+	a.onClose(func() { <-rw.done })
+	return rw, nil
+}
+
+// stats is the reply of the stats control request.
+type stats struct {
+	Received     int64  `json:"received"`
+	Indexed      int64  `json:"indexed"`
+	DeadLettered int64  `json:"dead_lettered"`
+	Retried      int64  `json:"retried"`
+	IndexedDocs  uint64 `json:"indexed_docs"`
+}
+
+func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
+	handlers := map[string]func(context.Context, []byte) (any, error){
+		"recluster": func(ctx context.Context, _ []byte) (any, error) {
+			return p.Recluster(ctx)
+		},
+		"segments": func(ctx context.Context, _ []byte) (any, error) {
+			return p.Segments(), nil
+		},
+		"search": func(ctx context.Context, req []byte) (any, error) {
+			var q index.Query
+			if err := json.Unmarshal(req, &q); err != nil {
+				return nil, fmt.Errorf("bad search request: %w", err)
+			}
+			return a.ix.Search(ctx, q)
+		},
+		"stats": func(ctx context.Context, _ []byte) (any, error) {
+			s := w.Stats()
+			n, err := a.ix.CountEvents(ctx)
+			return stats{
+				Received: s.Received.Load(), Indexed: s.Indexed.Load(),
+				DeadLettered: s.DeadLettered.Load(), Retried: s.Retried.Load(),
+				IndexedDocs: n,
+			}, err
+		},
+	}
+	for verb, fn := range handlers {
+		sub, err := ingest.ServeControl(a.nc, verb, 10*time.Minute, a.log, fn)
+		if err != nil {
+			return fmt.Errorf("serve control %s: %w", verb, err)
+		}
+		a.onClose(func() { _ = sub.Unsubscribe() })
+	}
+	return nil
+}
