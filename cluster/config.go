@@ -11,8 +11,8 @@ var ErrInvalidConfig = errors.New("invalid cluster config")
 
 // Defaults applied by Config.WithDefaults.
 const (
-	DefaultKMin       = 4
-	DefaultKMax       = 16
+	DefaultKMin       = 8
+	DefaultKMax       = 24
 	DefaultSampleSize = 2000
 	DefaultMaxIter    = 50
 	DefaultInits      = 3
@@ -25,14 +25,23 @@ const (
 
 // DefaultWeights weigh what a text is about above how it feels, and both above
 // how its customer behaves: segments are first of all about a topic.
-var DefaultWeights = Weights{Embedding: 1.0, Sentiment: 0.5, Behavior: 0.3}
+//
+// The embedding's variance is spread over hundreds of dimensions, while a
+// standardized score puts all of its variance in one, so a sentiment weight
+// of 0.5 made sentiment the first split: on the 14,485 airline tweets that
+// gave four segments (thanks / neutral / unhappy / angry "flight") and an NMI
+// of 0.01 against the crowd's complaint reasons. At 0.2 and 0.15 the
+// segments follow the complaint (delayed, cancelled, on hold, bags, rude
+// service) and still carry their attitude: NMI 0.21.
+var DefaultWeights = Weights{Embedding: 1.0, Sentiment: 0.2, Behavior: 0.15}
 
 // Config controls Fit. The zero value is usable after WithDefaults.
 type Config struct {
 	// K fixes the number of segments. 0 chooses it automatically in
 	// [KMin, KMax] by mean silhouette.
 	K int `yaml:"k" json:"k"`
-	// KMin and KMax bound the automatic choice of k. Default 4 and 16.
+	// KMin and KMax bound the automatic choice of k. Default 8 and 24:
+	// micro-segments are small and specific.
 	KMin int `yaml:"k_min" json:"k_min"`
 	KMax int `yaml:"k_max" json:"k_max"`
 	// SampleSize is how many points (drawn with Seed) the silhouette that

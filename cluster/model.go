@@ -319,22 +319,34 @@ func customerKey(p Point) string {
 }
 
 // exemplars returns the distinct texts of the members closest to their
-// centroid, closest first.
+// centroid, closest first. Texts with at least minExemplarStems content words
+// come first: the very nearest members are often near-empty texts ("cool",
+// a lone flight number) whose vectors sit at the centre of everything and say
+// nothing about the segment.
 func exemplars(pts []Point, mem []int, dist []float64) []string {
 	byDist := slices.Clone(mem)
 	slices.SortStableFunc(byDist, func(a, b int) int { return cmp.Compare(dist[a], dist[b]) })
 	var out []string
-	for _, i := range byDist {
-		text := pts[i].Doc.Analysis.Clean
-		if text == "" {
-			text = pts[i].Doc.Event.Text
-		}
-		if text == "" || slices.Contains(out, text) {
-			continue
-		}
-		if out = append(out, text); len(out) == exemplarCount {
-			break
+	for _, informative := range []bool{true, false} {
+		for _, i := range byDist {
+			if len(out) == exemplarCount {
+				return out
+			}
+			if informative && len(pts[i].Doc.Analysis.Stems) < minExemplarStems {
+				continue
+			}
+			text := pts[i].Doc.Analysis.Clean
+			if text == "" {
+				text = pts[i].Doc.Event.Text
+			}
+			if text == "" || slices.Contains(out, text) {
+				continue
+			}
+			out = append(out, text)
 		}
 	}
 	return out
 }
+
+// minExemplarStems is how many content words make a text a good exemplar.
+const minExemplarStems = 4

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/attune-cx/attune"
 	"github.com/attune-cx/attune/index"
@@ -124,7 +126,13 @@ func publishFile(ctx context.Context, a *app, path, format string, m ingest.Mapp
 	if progress {
 		st, _ := f.Stat()
 		cr := &countingReader{r: f}
-		bar := progressbar.DefaultBytes(st.Size(), "publishing "+filepath.Base(path))
+		bar := progressbar.NewOptions64(st.Size(),
+			progressbar.OptionSetDescription("publishing "+filepath.Base(path)),
+			progressbar.OptionSetWriter(os.Stderr),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetVisibility(isTerminal(os.Stderr)),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish())
 		defer bar.Finish()
 		tick = func() { _ = bar.Set64(cr.n) }
 		return ingest.Publish(ctx, a.js, ingest.Records(cr, format, m), 512, tick)
@@ -261,9 +269,9 @@ func printHits(w io.Writer, res *index.Result) {
 		if seg == "" {
 			seg = "-"
 		}
-		text := h.Snippet
-		if text == "" {
-			text = h.Text
+		text := h.Text
+		if h.Snippet != "" {
+			text = plainSnippet(h.Snippet, isTerminal(w))
 		}
 		fmt.Fprintf(w, "  %-20s %-9s %+.2f  [%s]  %s\n", h.ID, h.Label, h.Sentiment, seg, oneLine(text, 140))
 	}
@@ -284,6 +292,23 @@ func printSegments(w io.Writer, segs []attune.Segment) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%+.2f\t%s\t%s\n", s.ID, s.Name, s.Size, s.Customers, s.MeanSentiment, strings.Join(terms, ", "), ex)
 	}
 	tw.Flush()
+}
+
+// plainSnippet turns the index's HTML snippet into terminal text: matches in
+// bold on a terminal, unmarked otherwise.
+func plainSnippet(s string, tty bool) string {
+	on, off := "", ""
+	if tty {
+		on, off = "\x1b[1m", "\x1b[0m"
+	}
+	s = strings.NewReplacer("<mark>", on, "</mark>", off).Replace(s)
+	return html.UnescapeString(s)
+}
+
+// isTerminal reports whether w is an interactive terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func oneLine(s string, n int) string {

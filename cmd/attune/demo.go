@@ -126,7 +126,8 @@ func waitDrained(ctx context.Context, a *app, rw *runningWorker, total int) erro
 	}
 	bar := progressbar.NewOptions(total, progressbar.OptionSetDescription("indexing"),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("events"),
-		progressbar.OptionSetWriter(os.Stderr))
+		progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetVisibility(isTerminal(os.Stderr)),
+		progressbar.OptionClearOnFinish())
 	defer bar.Finish()
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()

@@ -126,6 +126,7 @@ func buildOwnModel(ctx context.Context, cfg *Config, emb *embed.Client, log *slo
 						progressbar.OptionSetWriter(progress),
 						progressbar.OptionSetDescription("model: "+s),
 						progressbar.OptionShowCount(),
+						progressbar.OptionSetVisibility(isTerminal(progress)),
 						progressbar.OptionClearOnFinish())
 				}
 				_ = bar.Set(done)

@@ -13,6 +13,7 @@ import (
 	"github.com/attune-cx/attune"
 	"github.com/attune-cx/attune/cluster"
 	"github.com/attune-cx/attune/embed"
+	"github.com/attune-cx/attune/embed/wordvec"
 	"github.com/attune-cx/attune/index"
 	"github.com/attune-cx/attune/ingest"
 	"github.com/attune-cx/attune/nlp"
@@ -22,8 +23,11 @@ import (
 // a segment, index. It also owns re-clustering, which swaps the segment model
 // and re-indexes every event's segment.
 type pipeline struct {
-	an    *nlp.Analyzer
-	emb   *embed.Client
+	an  *nlp.Analyzer
+	emb *embed.Client
+	// fit adapts a text to the embedding model's input limit; nil sends
+	// texts as they are.
+	fit   func(string) string
 	store *cluster.Store
 	ix    *index.Index
 	nc    *nats.Conn // segment updates are published here; may be nil
@@ -47,8 +51,14 @@ func newPipeline(a *app) (*pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load segment model: %w", err)
 	}
+	var fit func(string) string
+	if a.cfg.Embed.Model == ownModel {
+		// The own model's context holds 510 word pieces; Ollama would embed
+		// only the last 512-token window of a longer text. Keep the head.
+		fit = wordvec.Truncate
+	}
 	return &pipeline{
-		an: a.nlp, emb: a.emb, store: a.store, ix: a.ix, nc: a.nc,
+		an: a.nlp, emb: a.emb, fit: fit, store: a.store, ix: a.ix, nc: a.nc,
 		ccfg:       a.clusterConfig(),
 		every:      a.cfg.Cluster.ReclusterEvery,
 		min:        a.cfg.Cluster.MinEvents,
@@ -72,6 +82,9 @@ func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
 		}
 		docs[i].Analysis = p.an.Analyze(ev.Text)
 		texts[i] = docs[i].Analysis.Clean
+		if p.fit != nil {
+			texts[i] = p.fit(texts[i])
+		}
 	}
 	vecs, err := p.emb.Embed(ctx, texts)
 	if err != nil {
