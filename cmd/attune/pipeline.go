@@ -71,6 +71,7 @@ func newPipeline(a *app) (*pipeline, error) {
 // Handle implements ingest.Handler. It returns only after the batch is in the
 // segment store and persisted in the index.
 func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
+	t0 := time.Now()
 	docs := make([]attune.Doc, len(events))
 	texts := make([]string, len(events))
 	for i, ev := range events {
@@ -86,10 +87,12 @@ func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
 			texts[i] = p.fit(texts[i])
 		}
 	}
+	t1 := time.Now()
 	vecs, err := p.emb.Embed(ctx, texts)
 	if err != nil {
 		return fmt.Errorf("embed %d events: %w", len(events), err)
 	}
+	t2 := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	customers, err := p.store.Put(docs, vecs)
@@ -102,9 +105,11 @@ func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
 			docs[i].SegmentID, docs[i].SegmentName = seg.ID, seg.Name
 		}
 	}
+	t3 := time.Now()
 	if err := p.ix.IndexDocs(ctx, docs); err != nil {
 		return fmt.Errorf("index %d events: %w", len(events), err)
 	}
+	p.log.Debug("batch stored", "events", len(docs), "nlp", t1.Sub(t0), "embed", t2.Sub(t1), "store", t3.Sub(t2), "index", time.Since(t3))
 	p.since += len(docs)
 	if (p.model == nil && p.every > 0 && p.since >= p.min) || (p.every > 0 && p.since >= p.every) {
 		select {
