@@ -9,6 +9,9 @@ const (
 	Positive Label = "positive"
 	Neutral  Label = "neutral"
 	Negative Label = "negative"
+	// Unknown is the label of text in a language the scorer has no model
+	// for: no score is better than a wrong English one.
+	Unknown Label = "unknown"
 )
 
 // Sentiment is a score in [-1, 1] and its label.
@@ -31,6 +34,21 @@ type Analysis struct {
 	Stems []string `json:"stems"`
 	// Sentiment of the whole text.
 	Sentiment Sentiment `json:"sentiment"`
+	// Language is the detected ISO 639-1 code ("en", "pt", …), empty if
+	// unknown.
+	Language string `json:"language,omitempty"`
+	// Aspects are the aspects the text talks about, each with the sentiment
+	// of the clauses that mention it.
+	Aspects []AspectSentiment `json:"aspects,omitempty"`
+}
+
+// AspectSentiment is the attitude of a text toward one aspect (delivery,
+// price, staff, …).
+type AspectSentiment struct {
+	Aspect    string    `json:"aspect"`
+	Sentiment Sentiment `json:"sentiment"`
+	// Mentions are the phrases that matched the aspect.
+	Mentions []string `json:"mentions,omitempty"`
 }
 
 // Vector is an L2-normalised embedding as served by the embedding model.

@@ -86,6 +86,7 @@ func newRoot() *cobra.Command {
 		modelCmd(g),
 		demoCmd(g),
 		setupCmd(g),
+		benchCmd(g),
 		configCmd(g),
 	)
 	return root
