@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,7 +151,12 @@ func analyse(text string, s attune.Sentiment) attune.Analysis {
 	toks := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
-	return attune.Analysis{Clean: text, Sentences: 1, Tokens: toks, Stems: toks, Sentiment: s}
+	a := attune.Analysis{Clean: text, Sentences: 1, Tokens: toks, Stems: toks, Sentiment: s, Language: "en"}
+	// A stand-in aspect: texts that name a bag talk about baggage.
+	if slices.ContainsFunc(toks, func(t string) bool { return t == "bag" || t == "bags" || t == "luggage" }) {
+		a.Aspects = []attune.AspectSentiment{{Aspect: "baggage", Sentiment: s}}
+	}
+	return a
 }
 
 func slug(s string) string {

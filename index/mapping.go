@@ -20,7 +20,7 @@ import (
 // in the index when the index is created; bump it whenever a field is added,
 // removed or analysed differently, so that Open refuses an index built with an
 // older layout instead of searching fields that are not there.
-const MappingVersion = "1"
+const MappingVersion = "2"
 
 // Document types, the value of the "type" field.
 const (
@@ -51,6 +51,8 @@ const (
 	fieldSource      = "source"
 	fieldCustomer    = "customer"
 	fieldTS          = "ts"
+	fieldAspects     = "aspects"
+	fieldLanguage    = "language"
 
 	// Segment fields (besides id).
 	fieldName          = "name"
@@ -91,6 +93,9 @@ type eventDoc struct {
 	// TS is nil when the event time is unknown, so no field is indexed rather
 	// than year 1, which Bleve cannot represent.
 	TS *string `json:"ts"`
+	// Aspects are the aspect names the text talks about.
+	Aspects  []string `json:"aspects"`
+	Language string   `json:"language"`
 }
 
 // BleveType tells Bleve which document mapping applies.
@@ -144,7 +149,20 @@ func newEventDoc(d attune.Doc) eventDoc {
 		Source:      d.Event.Source,
 		Customer:    d.Event.CustomerID,
 		TS:          formatTime(d.Event.TS),
+		Aspects:     aspectNames(d.Analysis.Aspects),
+		Language:    d.Analysis.Language,
 	}
+}
+
+func aspectNames(as []attune.AspectSentiment) []string {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Aspect
+	}
+	return out
 }
 
 func newSegmentDoc(s attune.Segment) segmentDoc {
@@ -231,7 +249,7 @@ func eventMapping() *mapping.DocumentMapping {
 	id := keywordField(false) // the document id; indexed for id:... queries
 	id.DocValues = false
 	dm.AddFieldMappingsAt(fieldID, id)
-	for _, f := range []string{fieldLabel, fieldSegmentID, fieldSegmentName, fieldSource, fieldCustomer} {
+	for _, f := range []string{fieldLabel, fieldSegmentID, fieldSegmentName, fieldSource, fieldCustomer, fieldAspects, fieldLanguage} {
 		dm.AddFieldMappingsAt(f, keywordField(true))
 	}
 	dm.AddFieldMappingsAt(fieldSentiment, numericField())

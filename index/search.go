@@ -47,6 +47,10 @@ type Query struct {
 	Source string
 	// Customer is the customer id, matched exactly.
 	Customer string
+	// Aspect is an aspect the text talks about (delivery, price, …).
+	Aspect string
+	// Language is the detected language code ("en", "pt").
+	Language string
 	// Limit is the page size: default DefaultLimit, at most MaxLimit.
 	Limit int
 	// Offset is the number of hits skipped; Offset+Limit is at most MaxWindow.
@@ -63,6 +67,8 @@ type Hit struct {
 	SegmentID   string
 	SegmentName string
 	Sentiment   float64
+	Aspects     []string
+	Language    string
 	// TS is the event time, zero if unknown.
 	TS time.Time
 	// Score is the relevance score; 0 when Query.Text is empty.
@@ -85,6 +91,7 @@ type Result struct {
 var eventFields = []string{
 	fieldText, fieldCustomer, fieldSource, fieldLabel,
 	fieldSegmentID, fieldSegmentName, fieldSentiment, fieldTS,
+	fieldAspects, fieldLanguage,
 }
 
 // Search returns one page of the events matching q. With Query.Text, hits are
@@ -152,6 +159,8 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 			SegmentName: fieldString(dm.Fields, fieldSegmentName),
 			Sentiment:   fieldFloat(dm.Fields, fieldSentiment),
 			TS:          fieldTime(dm.Fields, fieldTS),
+			Aspects:     fieldStrings(dm.Fields, fieldAspects),
+			Language:    fieldString(dm.Fields, fieldLanguage),
 		}
 		if hasText {
 			h.Score = dm.Score
@@ -207,6 +216,12 @@ func (q Query) filter() (query.Query, error) {
 	}
 	if q.Customer != "" {
 		c.AddQuery(termQuery(fieldCustomer, q.Customer))
+	}
+	if q.Aspect != "" {
+		c.AddQuery(termQuery(fieldAspects, q.Aspect))
+	}
+	if q.Language != "" {
+		c.AddQuery(termQuery(fieldLanguage, q.Language))
 	}
 	return c, nil
 }

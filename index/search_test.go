@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"errors"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -114,6 +115,10 @@ func TestSearch(t *testing.T) {
 			return d.Event.Source == "twitter" && word(`card|cards`)(d.Event.Text)
 		}},
 		{"customer", Query{Customer: customer}, func(d attune.Doc) bool { return d.Event.CustomerID == customer }},
+		{"aspect", Query{Aspect: "baggage"}, func(d attune.Doc) bool { return len(d.Analysis.Aspects) > 0 }},
+		{"language", Query{Language: "en", Label: "negative"}, func(d attune.Doc) bool {
+			return d.Analysis.Language == "en" && d.Analysis.Sentiment.Label == attune.Negative
+		}},
 		{"no match", Query{Label: "positive", Segment: "seg-late-flight"}, func(attune.Doc) bool { return false }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,11 +167,11 @@ func checkHit(t *testing.T, h Hit, d attune.Doc) {
 	want := Hit{
 		ID: d.Event.ID, Text: d.Event.Text, CustomerID: d.Event.CustomerID, Source: d.Event.Source,
 		Label: string(d.Analysis.Sentiment.Label), SegmentID: d.SegmentID, SegmentName: d.SegmentName,
-		Sentiment: d.Analysis.Sentiment.Score,
+		Sentiment: d.Analysis.Sentiment.Score, Aspects: aspectNames(d.Analysis.Aspects), Language: d.Analysis.Language,
 	}
 	got := h
 	got.TS, got.Score, got.Snippet = want.TS, 0, ""
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("hit %s:\n got %+v\nwant %+v", h.ID, got, want)
 	}
 	if !h.TS.Equal(d.Event.TS) {

@@ -178,6 +178,8 @@ func searchCmd(g *globals) *cobra.Command {
 	f.StringVar(&q.Label, "sentiment", "", "positive, neutral or negative")
 	f.StringVar(&q.Source, "source", "", "event source")
 	f.StringVar(&q.Customer, "customer", "", "customer id")
+	f.StringVar(&q.Aspect, "aspect", "", "aspect the text talks about (delivery, price, …)")
+	f.StringVar(&q.Language, "language", "", "detected language code (en, pt, …)")
 	f.IntVarP(&q.Limit, "limit", "n", 10, "hits to show")
 	f.IntVar(&q.Offset, "offset", 0, "hits to skip")
 	return cmd
