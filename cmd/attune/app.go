@@ -117,19 +117,33 @@ func (a *app) ensureStreams(ctx context.Context) (jetstream.Consumer, error) {
 // a missing own model is built and registered; otherwise it is an error that
 // names the command that fixes it.
 func (a *app) startEmbedding(ctx context.Context, build bool) error {
-	srv, err := embed.EnsureServer(ctx, embed.ServerConfig{
+	scfg := embed.ServerConfig{
 		Host:     a.cfg.Ollama.Host,
 		Manage:   a.cfg.Ollama.Manage,
 		Binary:   a.cfg.Ollama.Binary,
 		CacheDir: a.cfg.cacheDir(),
 		Version:  a.cfg.Ollama.Version,
 		Logger:   a.log,
-	})
+	}
+	srv, err := embed.EnsureServer(ctx, scfg)
 	if err != nil {
 		return fmt.Errorf("ollama: %w", err)
 	}
 	a.ollama = srv
-	a.onClose(func() { _ = srv.Stop() })
+	if srv.Managed() {
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			a.superviseOllama(scfg, srv, stop)
+		}()
+		a.onClose(func() {
+			close(stop)
+			<-done
+		})
+	} else {
+		a.onClose(func() { _ = srv.Stop() })
+	}
 	opts := []embed.Option{
 		embed.WithBatchSize(a.cfg.Embed.BatchSize),
 		embed.WithTimeout(a.cfg.Embed.Timeout),
@@ -157,6 +171,39 @@ func (a *app) startEmbedding(ctx context.Context, build bool) error {
 	}
 	a.log.Info("embedding model ready", "model", a.cfg.Embed.Model, "dim", dim, "ollama", srv.Host(), "managed", srv.Managed())
 	return nil
+}
+
+// superviseOllama restarts the managed Ollama whenever its process exits,
+// until stop is closed, then stops the current one. While it is away, embedding
+// fails with retryable errors and events wait in JetStream.
+func (a *app) superviseOllama(cfg embed.ServerConfig, srv *embed.Server, stop <-chan struct{}) {
+	defer func() { _ = srv.Stop() }()
+	backoff := time.Second
+	for {
+		select {
+		case <-stop:
+			return
+		case <-srv.Done():
+		}
+		a.log.Warn("managed ollama exited; restarting it", "log", srv.LogPath())
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			next, err := embed.EnsureServer(ctx, cfg)
+			cancel()
+			if err == nil {
+				srv, backoff = next, time.Second
+				a.log.Info("managed ollama restarted", "host", srv.Host())
+				break
+			}
+			a.log.Error("restarting ollama failed; retrying", "err", err, "in", backoff)
+			select {
+			case <-stop:
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Minute)
+		}
+	}
 }
 
 // openStores opens the segment store and the index under data_dir.
