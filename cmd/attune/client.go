@@ -320,3 +320,27 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+func statsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stats",
+		Short: "Print the running worker's counters: received, indexed, dead-lettered, retried",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := g.load()
+			if err != nil {
+				return err
+			}
+			a := newApp(cfg, log)
+			defer a.Close()
+			if err := a.connectNATS(cmd.Context(), false); err != nil {
+				return err
+			}
+			var s stats
+			if err := ingest.Control(cmd.Context(), a.nc, "stats", nil, &s); err != nil {
+				return err
+			}
+			return printYAML(cmd.OutOrStdout(), s)
+		},
+	}
+}

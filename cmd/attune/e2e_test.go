@@ -37,7 +37,7 @@ func requireOllama(t *testing.T, cfg *Config) {
 	t.Skip("no ollama binary cached; run `go run ./cmd/attune setup` (CI=true makes this a failure)")
 }
 
-func freePort(t *testing.T) int {
+func freeTestPort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,8 +51,8 @@ func testConfig(t *testing.T) *Config {
 	t.Helper()
 	cfg, err := LoadConfig("", nil, []string{
 		"data_dir=" + t.TempDir(),
-		fmt.Sprintf("nats.listen=127.0.0.1:%d", freePort(t)),
-		fmt.Sprintf("ollama.host=127.0.0.1:%d", freePort(t)),
+		fmt.Sprintf("nats.listen=127.0.0.1:%d", freeTestPort(t)),
+		fmt.Sprintf("ollama.host=127.0.0.1:%d", freeTestPort(t)),
 		"model.datasets_dir=" + datasets,
 		"cluster.min_events=50",
 		"cluster.recluster_every=0",

@@ -82,6 +82,7 @@ func newRoot() *cobra.Command {
 		publishCmd(g),
 		searchCmd(g),
 		segmentsCmd(g),
+		statsCmd(g),
 		reclusterCmd(g),
 		modelCmd(g),
 		demoCmd(g),

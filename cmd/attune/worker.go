@@ -85,7 +85,11 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 		return nil, err
 	}
 	rw := &runningWorker{w: w, p: p, done: make(chan struct{})}
-	rw.wg.Add(2)
+	rw.wg.Add(3)
+	go func() {
+		defer rw.wg.Done()
+		a.logStats(ctx, w, time.Minute)
+	}()
 	go func() {
 		defer rw.wg.Done()
 		p.runAutoRecluster(ctx)
@@ -105,11 +109,34 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 
 // stats is the reply of the stats control request.
 type stats struct {
-	Received     int64  `json:"received"`
-	Indexed      int64  `json:"indexed"`
-	DeadLettered int64  `json:"dead_lettered"`
-	Retried      int64  `json:"retried"`
-	IndexedDocs  uint64 `json:"indexed_docs"`
+	Received     int64  `json:"received" yaml:"received"`
+	Indexed      int64  `json:"indexed" yaml:"indexed"`
+	DeadLettered int64  `json:"dead_lettered" yaml:"dead_lettered"`
+	Retried      int64  `json:"retried" yaml:"retried"`
+	IndexedDocs  uint64 `json:"indexed_docs" yaml:"indexed_docs"`
+}
+
+// logStats logs the worker's counters every interval while they change.
+func (a *app) logStats(ctx context.Context, w *ingest.Worker, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last int64 = -1
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s := w.Stats()
+		n := s.Received.Load()
+		if n == last {
+			continue
+		}
+		a.log.Info("worker progress", "received", n, "indexed", s.Indexed.Load(),
+			"dead_lettered", s.DeadLettered.Load(), "retried", s.Retried.Load(),
+			"per_sec", float64(n-max(last, 0))/every.Seconds())
+		last = n
+	}
 }
 
 func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
