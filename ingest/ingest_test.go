@@ -368,3 +368,47 @@ func TestRecordsJSONLKeepsMalformedLines(t *testing.T) {
 		t.Errorf("record 2: %+v", got[2])
 	}
 }
+
+func TestDeadLettersListAndReplay(t *testing.T) {
+	e := newEnv(t, StreamConfig{})
+	good := tweets(t, 50)
+	bad := badRecords()
+	recs := append([]Record(nil), good...)
+	for _, r := range bad {
+		recs = append(recs, r)
+	}
+	e.publish(t, recs)
+	h := &recorder{}
+	// A small size limit dead-letters the oversized event; a replay after
+	// raising it must bring it back.
+	runUntilDrained(t, e, NewWorker(e.js, e.cons, h, WorkerConfig{MaxEventBytes: 8 << 10}))
+
+	all, err := ListDeadLetters(context.Background(), e.js, "ATTUNE_DLQ", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(bad) {
+		t.Fatalf("listed %d dead letters, want %d", len(all), len(bad))
+	}
+	big, err := ListDeadLetters(context.Background(), e.js, "ATTUNE_DLQ", attune.ReasonOversized, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(big) != 1 || big[0].Origin != bad[attune.ReasonOversized].Subject() || big[0].Error == "" {
+		t.Fatalf("oversized dead letters: %+v", big)
+	}
+	if err := Replay(context.Background(), e.js, "ATTUNE_DLQ", big[0]); err != nil {
+		t.Fatal(err)
+	}
+	runUntilDrained(t, e, NewWorker(e.js, e.cons, h, WorkerConfig{MaxEventBytes: 1 << 20}))
+	if h.stored()["huge"] != 1 {
+		t.Errorf("replayed event stored %d times, want once", h.stored()["huge"])
+	}
+	left, err := ListDeadLetters(context.Background(), e.js, "ATTUNE_DLQ", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != len(bad)-1 {
+		t.Errorf("%d dead letters left after replay, want %d", len(left), len(bad)-1)
+	}
+}

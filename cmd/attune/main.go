@@ -83,6 +83,7 @@ func newRoot() *cobra.Command {
 		searchCmd(g),
 		segmentsCmd(g),
 		statsCmd(g),
+		dlqCmd(g),
 		reclusterCmd(g),
 		modelCmd(g),
 		demoCmd(g),
