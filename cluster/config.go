@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // ErrInvalidConfig is wrapped by every error Config.Validate returns.
@@ -60,6 +61,11 @@ type Config struct {
 	// zero, DefaultWeights apply; otherwise a zero weight switches its block
 	// off.
 	Weights Weights `yaml:"weights" json:"weights"`
+	// Attributes names numeric event attributes (Event.Attrs) that join the
+	// behavioral block as features of their own, e.g. a delivery delay in
+	// days. An event without the attribute gets the population mean.
+	// Default none.
+	Attributes []string `yaml:"attributes" json:"attributes,omitempty"`
 	// TopTerms is how many terms each segment lists. Default 8.
 	TopTerms int `yaml:"top_terms" json:"top_terms"`
 }
@@ -129,6 +135,11 @@ func (c Config) Validate() error {
 	}
 	if c.Weights == (Weights{}) {
 		return bad("all weights are zero")
+	}
+	for _, a := range c.Attributes {
+		if strings.TrimSpace(a) == "" {
+			return bad("attributes holds an empty name")
+		}
 	}
 	return nil
 }

@@ -1,12 +1,14 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
-
-	"github.com/attune-cx/attune"
 )
 
 // Behavioral feature names, as they appear in Scaler.Behavior.
@@ -58,9 +60,17 @@ type Scaler struct {
 	Behavior []Feature `json:"behavior"`
 }
 
-// behaviorValue returns a customer's raw value of feature name, or false when
-// the customer lacks it.
-func behaviorValue(name string, c attune.Customer, asOf time.Time) (float64, bool) {
+// AttrPrefix prefixes the feature name of a numeric event attribute named in
+// Config.Attributes ("attr:delivery_delay_days").
+const AttrPrefix = "attr:"
+
+// behaviorValue returns a point's raw value of feature name, or false when
+// the point lacks it.
+func behaviorValue(name string, p Point, asOf time.Time) (float64, bool) {
+	c := p.Customer
+	if attr, ok := strings.CutPrefix(name, AttrPrefix); ok {
+		return attrValue(p.Doc.Event.Attrs[attr])
+	}
 	switch name {
 	case FeatureRecency:
 		if c.Last.IsZero() || asOf.IsZero() {
@@ -93,6 +103,35 @@ func behaviorValue(name string, c attune.Customer, asOf time.Time) (float64, boo
 	return 0, false
 }
 
+// attrValue reads a numeric attribute as decoded from JSON or YAML (float64,
+// int, json.Number) or as a numeric string from a CSV import.
+func attrValue(v any) (float64, bool) {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case float32:
+		f = float64(x)
+	case int:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case json.Number:
+		var err error
+		if f, err = x.Float64(); err != nil {
+			return 0, false
+		}
+	case string:
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	return f, isFinite(f)
+}
+
 // signedLog1p compresses heavy-tailed sums; refunds can make a monetary sum
 // negative, which plain log1p would turn into NaN.
 func signedLog1p(v float64) float64 {
@@ -105,7 +144,7 @@ func signedLog1p(v float64) float64 {
 // newScaler measures the scaling of pts. Statistics are taken per event, the
 // unit that is clustered, so a customer with many events weighs as much here
 // as in the clustering.
-func newScaler(pts []Point) Scaler {
+func newScaler(pts []Point, attrs []string) Scaler {
 	var s Scaler
 	for _, p := range pts {
 		for _, t := range []time.Time{p.Doc.Event.TS, p.Customer.Last} {
@@ -119,10 +158,14 @@ func newScaler(pts []Point) Scaler {
 		sent.add(p.Doc.Analysis.Sentiment.Score)
 	}
 	s.Sentiment = sent.stat()
-	for _, name := range behaviorFeatures {
+	names := slices.Clone(behaviorFeatures)
+	for _, a := range attrs {
+		names = append(names, AttrPrefix+a)
+	}
+	for _, name := range names {
 		var w welford
 		for _, p := range pts {
-			if v, ok := behaviorValue(name, p.Customer, s.AsOf); ok {
+			if v, ok := behaviorValue(name, p, s.AsOf); ok {
 				w.add(v)
 			}
 		}
@@ -168,7 +211,7 @@ func (s *Scaler) fuse(dst []float64, p Point, dim int, w Weights) error {
 	}
 	bw := w.Behavior / math.Sqrt(float64(len(s.Behavior)))
 	for j, f := range s.Behavior {
-		v, ok := behaviorValue(f.Name, p.Customer, s.AsOf)
+		v, ok := behaviorValue(f.Name, p, s.AsOf)
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 			v = f.Mean // missing: the population mean, which standardises to 0
 		}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/attune-cx/attune"
@@ -209,4 +210,68 @@ func TestFitFusedFeatures(t *testing.T) {
 	if !reflect.DeepEqual(one.Centroids, m.Centroids) || !reflect.DeepEqual(one.KScores, m.KScores) {
 		t.Error("GOMAXPROCS=1 gave another model")
 	}
+}
+
+// TestLineageAndRename re-clusters five banking77 intents after merging two
+// of them into one segment's worth of data (k 5 → 4), and checks that the
+// lineage says so and that a user's name survives a re-cluster.
+func TestLineageAndRename(t *testing.T) {
+	pts, _ := textPoints(banking77(t, "test", fiveIntents...))
+	ctx := context.Background()
+	first, err := Fit(ctx, pts, Config{K: 5, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range first.Lineage {
+		if l.Kind != LineageNew || len(l.From) != 0 {
+			t.Errorf("first fit: lineage %+v, want new", l)
+		}
+	}
+	big := first.Clusters[0]
+	if err := first.Rename(big.ID, "card-questions"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct{ id, name string }{
+		{big.ID, ""}, {big.ID, "a\x00b"}, {"seg-none", "x"}, {first.Clusters[1].ID, "card-questions"},
+	} {
+		if err := first.Rename(bad.id, bad.name); err == nil {
+			t.Errorf("Rename(%q, %q) accepted", bad.id, bad.name)
+		}
+	}
+
+	t.Run("same data keeps the user name", func(t *testing.T) {
+		again, err := Fit(ctx, pts, Config{K: 5, Seed: 1}, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(again.Clusters, func(s attune.Segment) bool { return s.ID == big.ID })
+		if i < 0 || again.Clusters[i].Name != "card-questions" || !again.UserNamed[big.ID] {
+			t.Fatalf("renamed segment %s lost its name: %v", big.ID, segmentNames(again))
+		}
+		for _, l := range again.Lineage {
+			if l.Kind != LineageKept || len(l.From) != 1 || l.From[0].ID != l.ID {
+				t.Errorf("unchanged data: lineage %+v, want kept from itself", l)
+			}
+		}
+	})
+
+	t.Run("fewer segments merge", func(t *testing.T) {
+		fewer, err := Fit(ctx, pts, Config{K: 4, Seed: 1}, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged := 0
+		for _, l := range fewer.Lineage {
+			t.Logf("%+v", l)
+			if l.Kind == LineageMerge {
+				merged++
+				if len(l.From) < 2 {
+					t.Errorf("merge %s lists %d sources", l.ID, len(l.From))
+				}
+			}
+		}
+		if merged == 0 {
+			t.Error("k 5 → 4 on the same data reported no merge")
+		}
+	})
 }

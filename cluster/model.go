@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/attune-cx/attune"
 )
@@ -62,6 +66,12 @@ type Model struct {
 	Inertia float64 `json:"inertia"`
 	// Points is how many points the model was fitted on.
 	Points int `json:"points"`
+	// Lineage says, for each segment, which previous segments it came
+	// from (see Fit's prev); parallel to Clusters. Every segment is "new"
+	// in a first fit.
+	Lineage []Lineage `json:"lineage,omitempty"`
+	// UserNamed holds the ids of segments renamed by a user (Rename).
+	UserNamed map[string]bool `json:"user_named,omitempty"`
 	// FittedAt is when Fit ran (wall clock; it plays no part in the fit).
 	FittedAt time.Time `json:"fitted_at"`
 }
@@ -116,6 +126,17 @@ func (m *Model) Nearest(p Point) (attune.Segment, float64, error) {
 	return m.Clusters[best], math.Sqrt(bestD), nil
 }
 
+// Fused returns p's vector in the model's feature space, the space its
+// centroids live in: what Fit clustered, so that other tools can be run on
+// exactly the same features.
+func (m *Model) Fused(p Point) ([]float64, error) {
+	v := make([]float64, m.Scaler.width(m.Dim))
+	if err := m.Scaler.fuse(v, p, m.Dim, m.Config.Weights); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // validate checks the invariants Fit establishes, for models read back from
 // storage.
 func (m *Model) validate() error {
@@ -166,7 +187,7 @@ func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, err
 	if dim == 0 {
 		return nil, fmt.Errorf("event %s has an empty vector", pts[0].Doc.Event.ID)
 	}
-	m := &Model{Version: ModelVersion, Dim: dim, Config: cfg, Scaler: newScaler(pts), Points: len(pts)}
+	m := &Model{Version: ModelVersion, Dim: dim, Config: cfg, Scaler: newScaler(pts, cfg.Attributes), Points: len(pts)}
 	x := newMatrix(len(pts), m.Scaler.width(dim))
 	for i, p := range pts {
 		if err := m.Scaler.fuse(x.row(i), p, dim, cfg.Weights); err != nil {
@@ -233,22 +254,35 @@ func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, err
 }
 
 // matchPrevious gives each new cluster the id (and name) of the previous
-// segment it clearly matches, and fresh ids to the rest. Names of unmatched
-// clusters are left empty for describe to fill.
+// segment it matches, and fresh ids to the rest, and records the lineage of
+// every new cluster. Names of unmatched clusters are left empty for describe
+// to fill.
+//
+// Matching is one-to-one and optimal: the Hungarian algorithm minimises the
+// total centroid distance (in prev's space) over the pairs that clearly match
+// (closer than clearMatch times the previous centroid's distance to its
+// nearest neighbour). A greedy nearest-first pass can steal a segment's only
+// good partner for a slightly better pair and lose an id; the optimum does not.
 func (m *Model) matchPrevious(pts []Point, members [][]int, prev *Model) (ids, names []string) {
 	ids = make([]string, len(members))
 	names = make([]string, len(members))
+	m.Lineage = make([]Lineage, len(members))
 	if prev != nil {
 		m.NextID = prev.NextID
+		m.UserNamed = maps.Clone(prev.UserNamed)
 	}
 	if prev != nil && prev.Dim == m.Dim && prev.K() > 0 && prev.validate() == nil {
 		// Each new cluster's centroid in prev's space: the mean of its
-		// members as prev scales them.
+		// members as prev scales them. Members are also assigned to prev's
+		// segments for the lineage.
 		w := prev.Scaler.width(prev.Dim)
 		buf := make([]float64, w)
 		centroids := make([][]float64, len(members))
+		from := make([]map[int]int, len(members))
+		prevSizes := make([]int, prev.K())
 		for c, mem := range members {
 			cen := make([]float64, w)
+			from[c] = map[int]int{}
 			n := 0
 			for _, i := range mem {
 				if prev.Scaler.fuse(buf, pts[i], prev.Dim, prev.Config.Weights) != nil {
@@ -258,6 +292,14 @@ func (m *Model) matchPrevious(pts []Point, members [][]int, prev *Model) (ids, n
 					cen[t] += v
 				}
 				n++
+				best, bestD := 0, math.Inf(1)
+				for q, qc := range prev.Centroids {
+					if d := sqDist(buf, qc); d < bestD {
+						best, bestD = q, d
+					}
+				}
+				from[c][best]++
+				prevSizes[best]++
 			}
 			if n == 0 {
 				continue
@@ -267,36 +309,33 @@ func (m *Model) matchPrevious(pts []Point, members [][]int, prev *Model) (ids, n
 			}
 			centroids[c] = cen
 		}
-		type pair struct {
-			c, p int
-			d    float64
-		}
-		var pairs []pair
-		for p, pc := range prev.Centroids {
-			sep := math.Inf(1)
-			for q, qc := range prev.Centroids {
-				if q != p {
-					sep = min(sep, math.Sqrt(sqDist(pc, qc)))
-				}
-			}
-			for c, cen := range centroids {
+		cost := make([][]float64, len(members))
+		for c, cen := range centroids {
+			cost[c] = make([]float64, prev.K())
+			for p, pc := range prev.Centroids {
+				cost[c][p] = math.Inf(1)
 				if cen == nil {
 					continue
 				}
+				sep := math.Inf(1)
+				for q, qc := range prev.Centroids {
+					if q != p {
+						sep = min(sep, math.Sqrt(sqDist(pc, qc)))
+					}
+				}
 				if d := math.Sqrt(sqDist(cen, pc)); d < clearMatch*sep {
-					pairs = append(pairs, pair{c, p, d})
+					cost[c][p] = d
 				}
 			}
 		}
-		slices.SortStableFunc(pairs, func(a, b pair) int { return cmp.Compare(a.d, b.d) })
-		usedPrev := map[int]bool{}
-		for _, pr := range pairs {
-			if ids[pr.c] != "" || usedPrev[pr.p] {
-				continue
+		for c, p := range Hungarian(cost) {
+			if p >= 0 {
+				ids[c] = prev.Clusters[p].ID
+				names[c] = prev.Clusters[p].Name
 			}
-			usedPrev[pr.p] = true
-			ids[pr.c] = prev.Clusters[pr.p].ID
-			names[pr.c] = prev.Clusters[pr.p].Name
+		}
+		for c := range members {
+			m.Lineage[c] = lineageOf(from[c], prevSizes, prev)
 		}
 	}
 	for c := range ids {
@@ -304,8 +343,107 @@ func (m *Model) matchPrevious(pts []Point, members [][]int, prev *Model) (ids, n
 			m.NextID++
 			ids[c] = "seg-" + strconv.Itoa(m.NextID)
 		}
+		m.Lineage[c].ID = ids[c]
+		switch {
+		case len(m.Lineage[c].From) == 0:
+			m.Lineage[c].Kind = LineageNew
+		case len(m.Lineage[c].From) > 1:
+			m.Lineage[c].Kind = LineageMerge
+		case m.Lineage[c].From[0].ID != ids[c] || m.Lineage[c].From[0].Share < 1-lineageShare:
+			m.Lineage[c].Kind = LineageSplit
+		default:
+			m.Lineage[c].Kind = LineageKept
+		}
+	}
+	// A user name survives only on the segment that kept its id.
+	for id := range m.UserNamed {
+		if !slices.Contains(ids, id) {
+			delete(m.UserNamed, id)
+		}
 	}
 	return ids, names
+}
+
+// lineageShare is the share of a previous segment's members a new segment
+// must take to count as one of its sources: a few points changing sides is
+// noise, a fifth of a segment moving is a split.
+const lineageShare = 0.2
+
+// lineageOf lists the previous segments a new cluster draws on: those that
+// sent it at least lineageShare of their members, biggest share first.
+func lineageOf(from map[int]int, prevSizes []int, prev *Model) Lineage {
+	var l Lineage
+	for p, n := range from {
+		if prevSizes[p] == 0 {
+			continue
+		}
+		share := float64(n) / float64(prevSizes[p])
+		if share >= lineageShare {
+			l.From = append(l.From, LineageSource{ID: prev.Clusters[p].ID, Share: share})
+		}
+	}
+	slices.SortFunc(l.From, func(a, b LineageSource) int {
+		return cmp.Or(cmp.Compare(b.Share, a.Share), cmp.Compare(a.ID, b.ID))
+	})
+	return l
+}
+
+// Lineage kinds: how a segment relates to the previous model's.
+const (
+	LineageKept  = "kept"  // took over a previous id, and most of its members
+	LineageSplit = "split" // part of a previous segment that broke up
+	LineageMerge = "merge" // drew on several previous segments
+	LineageNew   = "new"   // no previous segment sent it a fifth of its members
+)
+
+// Lineage records where a segment of a re-clustered model came from.
+type Lineage struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// From lists the previous segments that sent this one at least a fifth
+	// of their members, with that share, largest first.
+	From []LineageSource `json:"from,omitempty"`
+}
+
+// LineageSource is one previous segment and the share of its members that
+// moved to the new segment.
+type LineageSource struct {
+	ID    string  `json:"id"`
+	Share float64 `json:"share"`
+}
+
+// ErrUnknownSegment is returned for a segment id the model does not hold.
+var ErrUnknownSegment = errors.New("unknown segment")
+
+// ErrNameTaken is returned when renaming a segment to another one's name.
+var ErrNameTaken = errors.New("segment name taken")
+
+// Rename gives segment id a user-chosen name, which later re-clusters keep
+// for as long as the segment keeps its id. Names stay unique; a name must be
+// non-empty, at most 64 bytes, with no control characters.
+func (m *Model) Rename(id, name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 64 || strings.ContainsFunc(name, unicode.IsControl) || !utf8.ValidString(name) {
+		return fmt.Errorf("rename %s to %q: %w: want 1..64 printable bytes", id, name, ErrInvalidConfig)
+	}
+	at := -1
+	for i, s := range m.Clusters {
+		switch {
+		case s.ID == id:
+			at = i
+		case s.Name == name:
+			return fmt.Errorf("rename %s to %q: %w by %s", id, name, ErrNameTaken, s.ID)
+		}
+	}
+	if at < 0 {
+		return fmt.Errorf("rename %s: %w", id, ErrUnknownSegment)
+	}
+	m.Clusters[at].Name = name
+	if m.UserNamed == nil {
+		m.UserNamed = map[string]bool{}
+	}
+	m.UserNamed[id] = true
+	return nil
 }
 
 func customerKey(p Point) string {

@@ -494,3 +494,33 @@ func sortedKeys(m map[string]bool) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// RenameSegment renames segment id of the current model (see Model.Rename)
+// and stores the model, in one transaction, so that a concurrent SaveModel
+// cannot lose the name. It returns the updated model.
+func (s *Store) RenameSegment(id, name string) (*Model, error) {
+	var m *Model
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		raw := meta.Get(keyModel)
+		if raw == nil {
+			return fmt.Errorf("no model yet: %w", ErrUnknownSegment)
+		}
+		m = new(Model)
+		if err := json.Unmarshal(raw, m); err != nil {
+			return fmt.Errorf("decode model: %w", err)
+		}
+		if err := m.Rename(id, name); err != nil {
+			return err
+		}
+		out, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encode model: %w", err)
+		}
+		return meta.Put(keyModel, out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rename segment: %w", err)
+	}
+	return m, nil
+}
