@@ -1,0 +1,179 @@
+package cluster
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// Drift defaults.
+const (
+	DefaultDriftWindow   = 24 * time.Hour
+	DefaultDriftTrailing = 7
+	DefaultDriftSigma    = 2.0
+	// minTrailing is how many earlier windows a spike needs to be judged
+	// against: a standard deviation of fewer says nothing.
+	minTrailing = 3
+)
+
+// DriftConfig says how segment volume and sentiment are watched over time.
+type DriftConfig struct {
+	// Window is the width of one time window. Default 24h.
+	Window time.Duration `yaml:"window" json:"window"`
+	// Trailing is how many preceding windows a window is compared with.
+	// Default 7.
+	Trailing int `yaml:"trailing" json:"trailing"`
+	// Sigma is how many trailing standard deviations away from the
+	// trailing mean a window's volume or mean sentiment must be to count as
+	// a spike. Default 2.
+	Sigma float64 `yaml:"sigma" json:"sigma"`
+}
+
+// WithDefaults returns c with every unset field at its default.
+func (c DriftConfig) WithDefaults() DriftConfig {
+	if c.Window == 0 {
+		c.Window = DefaultDriftWindow
+	}
+	if c.Trailing == 0 {
+		c.Trailing = DefaultDriftTrailing
+	}
+	if c.Sigma == 0 {
+		c.Sigma = DefaultDriftSigma
+	}
+	return c
+}
+
+// Validate reports the first problem with c, wrapping ErrInvalidConfig.
+func (c DriftConfig) Validate() error {
+	switch {
+	case c.Window <= 0:
+		return fmt.Errorf("%w: drift window is %s, want > 0", ErrInvalidConfig, c.Window)
+	case c.Trailing < minTrailing:
+		return fmt.Errorf("%w: drift trailing is %d, want at least %d", ErrInvalidConfig, c.Trailing, minTrailing)
+	case !(c.Sigma > 0) || math.IsInf(c.Sigma, 0):
+		return fmt.Errorf("%w: drift sigma is %v, want > 0", ErrInvalidConfig, c.Sigma)
+	}
+	return nil
+}
+
+// Observation is one event as drift sees it: its segment, time and
+// sentiment score.
+type Observation struct {
+	Segment   string    `json:"segment"`
+	TS        time.Time `json:"ts"`
+	Sentiment float64   `json:"sentiment"`
+}
+
+// Window is one time window of one segment.
+type Window struct {
+	Start         time.Time `json:"start"`
+	Count         int       `json:"count"`
+	MeanSentiment float64   `json:"mean_sentiment"` // 0 when Count is 0
+	// VolumeZ and SentimentZ are the window's distance from the trailing
+	// windows' mean in their standard deviations; 0 without enough
+	// trailing windows or when they do not vary.
+	VolumeZ    float64 `json:"volume_z"`
+	SentimentZ float64 `json:"sentiment_z"`
+	// VolumeSpike and SentimentSpike are set when |z| reaches the
+	// configured sigma (volume: only upward; a quiet day is no alert).
+	VolumeSpike    bool `json:"volume_spike,omitempty"`
+	SentimentSpike bool `json:"sentiment_spike,omitempty"`
+}
+
+// SegmentDrift is the windowed history of one segment.
+type SegmentDrift struct {
+	Segment string   `json:"segment"`
+	Windows []Window `json:"windows"`
+}
+
+// Spikes returns the windows that are spikes.
+func (d SegmentDrift) Spikes() []Window {
+	var out []Window
+	for _, w := range d.Windows {
+		if w.VolumeSpike || w.SentimentSpike {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Drift buckets obs into windows aligned to the Unix epoch, from the first
+// to the last observation's window (windows without events count as zero
+// volume), and scores each window of each segment against its trailing
+// windows. Observations without a time are ignored. Segments come sorted by
+// id. cfg gets its defaults applied; an invalid one is an error.
+func Drift(obs []Observation, cfg DriftConfig) ([]SegmentDrift, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var first, last int64 = math.MaxInt64, math.MinInt64
+	slot := func(t time.Time) int64 { return int64(math.Floor(float64(t.UnixNano()) / float64(cfg.Window))) }
+	for _, o := range obs {
+		if o.TS.IsZero() {
+			continue
+		}
+		s := slot(o.TS)
+		first, last = min(first, s), max(last, s)
+	}
+	if first > last {
+		return nil, nil
+	}
+	n := int(last - first + 1)
+	type acc struct {
+		count []int
+		sent  []float64
+	}
+	per := map[string]*acc{}
+	for _, o := range obs {
+		if o.TS.IsZero() || math.IsNaN(o.Sentiment) {
+			continue
+		}
+		a := per[o.Segment]
+		if a == nil {
+			a = &acc{count: make([]int, n), sent: make([]float64, n)}
+			per[o.Segment] = a
+		}
+		i := slot(o.TS) - first
+		a.count[i]++
+		a.sent[i] += o.Sentiment
+	}
+	var out []SegmentDrift
+	for seg, a := range per {
+		d := SegmentDrift{Segment: seg, Windows: make([]Window, n)}
+		for i := range n {
+			w := Window{Start: time.Unix(0, (first+int64(i))*int64(cfg.Window)).UTC(), Count: a.count[i]}
+			if w.Count > 0 {
+				w.MeanSentiment = a.sent[i] / float64(w.Count)
+			}
+			lo := max(0, i-cfg.Trailing)
+			if i-lo >= minTrailing {
+				var vol, sent welford
+				for t := lo; t < i; t++ {
+					vol.add(float64(a.count[t]))
+					if a.count[t] > 0 {
+						sent.add(a.sent[t] / float64(a.count[t]))
+					}
+				}
+				// Counts are at least Poisson-noisy: a floor of √mean (and
+				// 1) on the spread keeps a quiet segment's first few events
+				// from being a spike of infinite z, and still lets a burst
+				// after silence stand out.
+				vs := vol.stat()
+				vs.Std = max(vs.Std, math.Sqrt(vs.Mean), 1)
+				w.VolumeZ = vs.z(float64(w.Count))
+				w.VolumeSpike = w.VolumeZ >= cfg.Sigma
+				if w.Count > 0 && sent.n >= minTrailing {
+					w.SentimentZ = sent.stat().z(w.MeanSentiment)
+					w.SentimentSpike = math.Abs(w.SentimentZ) >= cfg.Sigma
+				}
+			}
+			d.Windows[i] = w
+		}
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b SegmentDrift) int { return cmp.Compare(a.Segment, b.Segment) })
+	return out, nil
+}
