@@ -15,6 +15,11 @@ type Analyzer struct {
 	vader     *govader.SentimentIntensityAnalyzer
 	segmenter *segmenter
 	maxBytes  int
+	// models are the sentiment models by language; nil when lexiconOnly.
+	models      map[string]*Model
+	lexiconOnly bool
+	// aspectSet finds aspects; nil finds none.
+	aspectSet *AspectSet
 }
 
 // New loads the models and returns an Analyzer. It fails only if an option is
@@ -31,11 +36,22 @@ func New(opts ...Option) (*Analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Analyzer{
-		vader:     govader.NewSentimentIntensityAnalyzer(),
-		segmenter: seg,
-		maxBytes:  cfg.maxBytes,
-	}, nil
+	a := &Analyzer{
+		vader:       govader.NewSentimentIntensityAnalyzer(),
+		segmenter:   seg,
+		maxBytes:    cfg.maxBytes,
+		lexiconOnly: cfg.lexiconOnly,
+		aspectSet:   cfg.aspects,
+	}
+	if !cfg.lexiconOnly {
+		if a.models, err = loadModels(); err != nil {
+			return nil, err
+		}
+		if cfg.model != nil {
+			a.models[cfg.model.Lang] = cfg.model
+		}
+	}
+	return a, nil
 }
 
 // Analyze cleans, segments, tokenizes, stems and scores text. It accepts any
@@ -48,14 +64,16 @@ func (a *Analyzer) Analyze(text string) attune.Analysis {
 	text = truncate(text, a.maxBytes)
 	forSentiment := sentimentText(text)
 	clean := dropHashes(forSentiment)
+	lang := DetectLanguage(clean)
 	tokens := tokenize(clean)
+	stem := stemmerFor(lang)
 	var stems []string
 	for _, t := range tokens {
 		if !isContent(t) {
 			continue
 		}
 		// The stem is checked too: "a's" (the Oakland A's) stems to "a".
-		if s := Stem(t); isContent(s) {
+		if s := stem(t); isContent(s) {
 			stems = append(stems, s)
 		}
 	}
@@ -68,8 +86,81 @@ func (a *Analyzer) Analyze(text string) attune.Analysis {
 		Sentences: sentences,
 		Tokens:    tokens,
 		Stems:     stems,
-		Sentiment: sentiment(a.vader, forSentiment),
+		Sentiment: a.score(forSentiment, lang),
+		Language:  lang,
+		Aspects:   a.aspects(forSentiment, lang),
 	}
+}
+
+// Aspects returns the aspects text mentions with the sentiment of the
+// clauses that mention them, as [Analyzer.Analyze] does; nil without an
+// aspect set ([WithAspects]) or for text not in English.
+func (a *Analyzer) Aspects(text string) []attune.AspectSentiment {
+	text = sentimentText(truncate(text, a.maxBytes))
+	return a.aspects(text, DetectLanguage(dropHashes(text)))
+}
+
+// Sentiment scores the sentiment of text alone, as [Analyzer.Analyze] does,
+// without tokens, stems or aspects.
+func (a *Analyzer) Sentiment(text string) attune.Sentiment {
+	text = sentimentText(truncate(text, a.maxBytes))
+	return a.score(text, DetectLanguage(dropHashes(text)))
+}
+
+// Classify returns the three-way class of text's sentiment: -1 negative,
+// 0 neutral or unknown, +1 positive.
+func (a *Analyzer) Classify(text string) int {
+	switch a.Sentiment(text).Label {
+	case attune.Negative:
+		return -1
+	case attune.Positive:
+		return 1
+	}
+	return 0
+}
+
+// score scores text from sentimentText in language lang: with VADER alone
+// when the Analyzer is lexicon-only, else with the language's model (which
+// for English reads VADER's scores among its features). A language with no
+// model gets [attune.Unknown] and a score of 0 rather than a wrong English
+// score.
+func (a *Analyzer) score(text, lang string) attune.Sentiment {
+	if a.lexiconOnly {
+		return sentiment(a.vader, text)
+	}
+	if lang == "" {
+		lang = "en"
+	}
+	m, ok := a.models[lang]
+	if !ok {
+		return attune.Sentiment{Label: attune.Unknown}
+	}
+	if text == "" {
+		return attune.Sentiment{Label: attune.Neutral}
+	}
+	var vs *govader.Sentiment
+	if m.Vader {
+		s := a.vader.PolarityScores(text)
+		vs = &s
+	}
+	fs, words := features(text, vs, stemmerFor(lang))
+	if words == 0 {
+		// Punctuation alone ("?!?! ...") says nothing the model can read.
+		return attune.Sentiment{Label: attune.Neutral}
+	}
+	p := m.probs(fs)
+	l := attune.Neutral
+	switch {
+	case p[clsNeg] > p[clsNeu] && p[clsNeg] > p[clsPos]:
+		l = attune.Negative
+	case p[clsPos] > p[clsNeu] && p[clsPos] > p[clsNeg]:
+		l = attune.Positive
+	}
+	score := p[clsPos] - p[clsNeg]
+	if vs != nil {
+		score = m.Blend*vs.Compound + (1-m.Blend)*score
+	}
+	return attune.Sentiment{Score: score, Label: l}
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence;

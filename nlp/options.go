@@ -19,10 +19,51 @@ type config struct {
 	// maxBytes bounds how much of a text is analysed, in bytes; 0 means no
 	// bound. Default DefaultMaxBytes.
 	maxBytes int
+	// model replaces the embedded English sentiment model; nil keeps it.
+	model *Model
+	// lexiconOnly scores with VADER alone, as before the learned models.
+	lexiconOnly bool
+	// aspects finds aspects; nil (the default) finds none.
+	aspects *AspectSet
+}
+
+// WithAspects makes the Analyzer find the aspects of s in English text
+// (see configs/aspects.yaml and [ParseAspects]). A nil set is an error
+// wrapping [ErrInvalidOption]. Default: no aspects.
+func WithAspects(s *AspectSet) Option {
+	return func(c *config) error {
+		if s == nil {
+			return fmt.Errorf("%w: nil aspect set", ErrInvalidOption)
+		}
+		c.aspects = s
+		return nil
+	}
 }
 
 func defaultConfig() config {
 	return config{maxBytes: DefaultMaxBytes}
+}
+
+// WithModel replaces the embedded English sentiment model, e.g. with one
+// [Train] just fitted. A nil model is an error wrapping [ErrInvalidOption].
+func WithModel(m *Model) Option {
+	return func(c *config) error {
+		if m == nil || m.W == nil {
+			return fmt.Errorf("%w: nil model", ErrInvalidOption)
+		}
+		c.model = m
+		return nil
+	}
+}
+
+// WithLexiconOnly makes the Analyzer score sentiment with VADER's lexicon
+// and rules alone, for every language, as the stage did before it learned
+// from customer text. Default off.
+func WithLexiconOnly() Option {
+	return func(c *config) error {
+		c.lexiconOnly = true
+		return nil
+	}
 }
 
 // Option changes a setting of the [Analyzer] that [New] builds.

@@ -73,8 +73,11 @@ func TestSentimentUCI(t *testing.T) {
 
 // TestSentimentVaderGroundTruth reports the Pearson r of the score against
 // the mean human rating of the VADER paper's four corpora, beside plain VADER
-// on the raw text scored in the same run. Each floor sits a little below the
-// r measured when it was set.
+// on the raw text scored in the same run. None of these texts trains the
+// model. Each floor sits a little below the r measured when it was set. The
+// learned model beats VADER on the review snippets; on the tweets (the
+// corpus VADER's lexicon was validated on) and the NYT editorials it does
+// not, which `attune bench nlp` reports.
 func TestSentimentVaderGroundTruth(t *testing.T) {
 	a := newAnalyzer(t)
 	tests := []struct {
@@ -82,11 +85,12 @@ func TestSentimentVaderGroundTruth(t *testing.T) {
 		rows      int
 		published float64 // VADER's r in Hutto & Gilbert (2014)
 		floor     float64
+		beats     bool // must beat plain VADER in the same run
 	}{
-		{"tweets_GroundTruth.txt", 4200, 0.881, 0.86},
-		{"amazonReviewSnippets_GroundTruth.txt", 3708, 0.565, 0.57},
-		{"movieReviewSnippets_GroundTruth.txt", 10605, 0.451, 0.41},
-		{"nytEditorialSnippets_GroundTruth.txt", 5190, 0.492, 0.49},
+		{"tweets_GroundTruth.txt", 4200, 0.881, 0.83, false},
+		{"amazonReviewSnippets_GroundTruth.txt", 3708, 0.565, 0.69, true},
+		{"movieReviewSnippets_GroundTruth.txt", 10605, 0.451, 0.52, true},
+		{"nytEditorialSnippets_GroundTruth.txt", 5190, 0.492, 0.48, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -106,12 +110,8 @@ func TestSentimentVaderGroundTruth(t *testing.T) {
 			if math.IsNaN(r) || r < tt.floor {
 				t.Errorf("Pearson r = %.4f, want ≥ %.2f", r, tt.floor)
 			}
-			// Cleaning must not cost VADER accuracy. It moves r a little
-			// either way: collapsing whitespace changes what falls in
-			// VADER's three-word negation window (as in the Python
-			// original), and decoded "&lt;3" scores as a heart.
-			if r < base-0.005 {
-				t.Errorf("Pearson r = %.4f on cleaned text, below plain VADER's %.4f", r, base)
+			if tt.beats && r <= base {
+				t.Errorf("Pearson r = %.4f, not above plain VADER's %.4f", r, base)
 			}
 		})
 	}

@@ -1,17 +1,349 @@
 package main
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"text/tabwriter"
+	"time"
 
+	"github.com/jonreiter/govader"
 	"github.com/spf13/cobra"
+
+	attune "github.com/attune-cx/attune"
+	"github.com/attune-cx/attune/nlp"
+	"github.com/attune-cx/attune/nlp/nlpdata"
 )
 
-func benchNLPCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+// nlpScores are the figures of one scorer on one dataset; fields that the
+// dataset's labels do not allow are omitted.
+type nlpScores struct {
+	Pearson *float64 `json:"pearson,omitempty"`
+	Acc3    *float64 `json:"acc3,omitempty"`
+	F1      *float64 `json:"f1,omitempty"` // macro F1 over the three classes
+}
+
+type nlpSentimentRow struct {
+	Dataset string    `json:"dataset"`
+	N       int       `json:"n"`
+	Attune  nlpScores `json:"attune"`
+	Vader   nlpScores `json:"vader"`
+	// Published is VADER's figure in its paper, where there is one.
+	Published *float64 `json:"vader_published_pearson,omitempty"`
+}
+
+type nlpBenchReport struct {
+	Sentiment []nlpSentimentRow `json:"sentiment"`
+	Aspects   *nlpAspectReport  `json:"aspects,omitempty"`
+	PII       *nlpPIIReport     `json:"pii,omitempty"`
+	Speed     nlpSpeed          `json:"speed"`
+	PeakRSS   float64           `json:"peak_rss_mib"`
+}
+
+type nlpSpeed struct {
+	Texts       int     `json:"texts"`
+	Attune      float64 `json:"attune_texts_per_sec"`
+	Vader       float64 `json:"vader_texts_per_sec"`
+	AttuneRatio float64 `json:"attune_to_vader"`
+}
+
+// vaderPublished are the Pearson r figures of the VADER paper (Hutto &
+// Gilbert 2014, table 3), the goal line.
+var vaderPublished = map[string]float64{
+	"vader_tweets": 0.881, "vader_amazon": 0.565, "vader_movies": 0.451, "vader_nyt": 0.492,
+}
+
+func benchNLPCmd(*globals) *cobra.Command {
+	var (
+		dir     string
+		asJSON  bool
+		skipPII bool
+	)
+	cmd := &cobra.Command{
 		Use:   "nlp",
-		Short: "not built yet",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("attune bench nlp is not built yet")
+		Short: "Sentiment, aspects, PII redaction and speed of the nlp stage against plain VADER",
+		Long: `nlp scores the nlp stage and plain VADER (govader, the same lexicon scorer
+Python's vaderSentiment is) in the same run on:
+
+  vader_tweets/amazon/movies/nyt  VADER's human-rated ground truth (Pearson r)
+  airline_test                    the held-out fifth of the airline tweets (by tweet_id hash)
+  olist_pt                        the held-out fifth of the Olist reviews (by review_id hash)
+  semeval2014_restaurants         aspect categories of Restaurants_Test_Gold.xml
+  pii                             structured PII inserted into real sentences
+
+None of these texts is used to train the embedded models (see nlp/internal/train).
+acc3 on the VADER sets reads a mean human rating >= 0.5 as positive, <= -0.5 as
+negative, else neutral. Speed is single-goroutine texts/s over all sentiment texts.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := runNLPBench(dir, !skipPII)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			printNLPBench(cmd.OutOrStdout(), r)
+			return nil
 		},
 	}
+	cmd.Flags().StringVar(&dir, "datasets", nlpdata.DefaultDir(true), "datasets directory (ATTUNE_DATASETS)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().BoolVar(&skipPII, "skip-pii", false, "skip the PII redaction benchmark")
+	return cmd
 }
+
+// nlpItem is one benchmark text with its gold value: a continuous rating
+// (gold) and a class (-1, 0, 1).
+type nlpItem struct {
+	text  string
+	gold  float64
+	class int
+}
+
+func runNLPBench(dir string, withPII bool) (*nlpBenchReport, error) {
+	d, err := nlpdata.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	a, err := nlp.New()
+	if err != nil {
+		return nil, err
+	}
+	vader := govader.NewSentimentIntensityAnalyzer()
+	r := &nlpBenchReport{}
+
+	type set struct {
+		name       string
+		items      []nlpItem
+		continuous bool // gold is a rating, not a class
+	}
+	var sets []set
+	for _, vs := range nlpdata.VaderSets {
+		rows, err := d.VaderGroundTruth(vs.File)
+		if err != nil {
+			return nil, err
+		}
+		items := make([]nlpItem, len(rows))
+		for i, row := range rows {
+			c := 0
+			if row.Score >= 0.5 {
+				c = 1
+			} else if row.Score <= -0.5 {
+				c = -1
+			}
+			items[i] = nlpItem{row.Text, row.Score, c}
+		}
+		sets = append(sets, set{vs.Name, items, true})
+	}
+	_, airTest, err := d.Airline()
+	if err != nil {
+		return nil, err
+	}
+	_, olTest, err := d.Olist()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []struct {
+		name string
+		ls   []nlpdata.Labelled
+	}{{"airline_test", airTest}, {"olist_pt", olTest}} {
+		items := make([]nlpItem, len(s.ls))
+		for i, l := range s.ls {
+			items[i] = nlpItem{l.Text, float64(l.Class), int(l.Class)}
+		}
+		sets = append(sets, set{s.name, items, false})
+	}
+
+	var all []string
+	for _, s := range sets {
+		at, vd := make([]float64, len(s.items)), make([]float64, len(s.items))
+		atC, vdC := make([]int, len(s.items)), make([]int, len(s.items))
+		gold, goldC := make([]float64, len(s.items)), make([]int, len(s.items))
+		for i, it := range s.items {
+			all = append(all, it.text)
+			sa := a.Sentiment(it.text)
+			at[i], atC[i] = sa.Score, labelClass(sa.Label)
+			vc := vader.PolarityScores(it.text).Compound
+			vd[i], vdC[i] = vc, compoundClass(vc)
+			gold[i], goldC[i] = it.gold, it.class
+		}
+		row := nlpSentimentRow{Dataset: s.name, N: len(s.items)}
+		row.Attune = nlpScores{Pearson: ptr(pearson(at, gold)), Acc3: ptr(accuracy(atC, goldC)), F1: ptr(macroF1(atC, goldC))}
+		row.Vader = nlpScores{Pearson: ptr(pearson(vd, gold)), Acc3: ptr(accuracy(vdC, goldC)), F1: ptr(macroF1(vdC, goldC))}
+		if p, ok := vaderPublished[s.name]; ok {
+			row.Published = ptr(p)
+		}
+		r.Sentiment = append(r.Sentiment, row)
+	}
+
+	// Speed: the same texts, one goroutine each, VADER first, then Attune,
+	// then VADER again, keeping each scorer's better run.
+	vaderRun := func() float64 {
+		start := time.Now()
+		for _, t := range all {
+			vader.PolarityScores(t)
+		}
+		return float64(len(all)) / time.Since(start).Seconds()
+	}
+	attuneRun := func() float64 {
+		start := time.Now()
+		for _, t := range all {
+			a.Sentiment(t)
+		}
+		return float64(len(all)) / time.Since(start).Seconds()
+	}
+	v1 := vaderRun()
+	a1 := attuneRun()
+	v2 := vaderRun()
+	a2 := attuneRun()
+	r.Speed = nlpSpeed{Texts: len(all), Vader: math.Max(v1, v2), Attune: math.Max(a1, a2)}
+	r.Speed.AttuneRatio = r.Speed.Attune / r.Speed.Vader
+
+	if r.Aspects, err = benchAspects(d, a); err != nil {
+		return nil, err
+	}
+	if withPII {
+		if r.PII, err = benchPII(d); err != nil {
+			return nil, err
+		}
+	}
+	r.PeakRSS = peakRSSMiB()
+	return r, nil
+}
+
+func ptr(f float64) *float64 {
+	if math.IsNaN(f) {
+		return nil
+	}
+	f = math.Round(f*10000) / 10000
+	return &f
+}
+
+func labelClass(l attune.Label) int {
+	switch l {
+	case attune.Positive:
+		return 1
+	case attune.Negative:
+		return -1
+	}
+	return 0
+}
+
+// compoundClass reads a VADER compound with its documented ±0.05 cut-offs.
+func compoundClass(c float64) int {
+	switch {
+	case c >= 0.05:
+		return 1
+	case c <= -0.05:
+		return -1
+	}
+	return 0
+}
+
+func pearson(x, y []float64) float64 {
+	n := float64(len(x))
+	if n < 2 {
+		return math.NaN()
+	}
+	var mx, my float64
+	for i := range x {
+		mx += x[i]
+		my += y[i]
+	}
+	mx /= n
+	my /= n
+	var sxy, sxx, syy float64
+	for i := range x {
+		dx, dy := x[i]-mx, y[i]-my
+		sxy += dx * dy
+		sxx += dx * dx
+		syy += dy * dy
+	}
+	if sxx == 0 || syy == 0 {
+		return 0
+	}
+	return sxy / math.Sqrt(sxx*syy)
+}
+
+func accuracy(pred, gold []int) float64 {
+	if len(gold) == 0 {
+		return math.NaN()
+	}
+	right := 0
+	for i := range gold {
+		if pred[i] == gold[i] {
+			right++
+		}
+	}
+	return float64(right) / float64(len(gold))
+}
+
+// macroF1 is the mean F1 of the three classes that occur in gold.
+func macroF1(pred, gold []int) float64 {
+	sum, n := 0.0, 0
+	for c := -1; c <= 1; c++ {
+		tp, fp, fn := 0, 0, 0
+		present := false
+		for i := range gold {
+			if gold[i] == c {
+				present = true
+			}
+			switch {
+			case pred[i] == c && gold[i] == c:
+				tp++
+			case pred[i] == c:
+				fp++
+			case gold[i] == c:
+				fn++
+			}
+		}
+		if !present {
+			continue
+		}
+		n++
+		if tp > 0 {
+			sum += 2 * float64(tp) / float64(2*tp+fp+fn)
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+func fmtScore(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", *p)
+}
+
+func printNLPBench(w io.Writer, r *nlpBenchReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "dataset\tn\tattune r\tvader r\tpublished r\tattune acc3\tvader acc3\tattune F1\tvader F1\t")
+	for _, s := range r.Sentiment {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Dataset, s.N,
+			fmtScore(s.Attune.Pearson), fmtScore(s.Vader.Pearson), fmtScore(s.Published),
+			fmtScore(s.Attune.Acc3), fmtScore(s.Vader.Acc3), fmtScore(s.Attune.F1), fmtScore(s.Vader.F1))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	if r.Aspects != nil {
+		fmt.Fprintf(w, "aspects %s: category F1 %.3f (P %.3f, R %.3f), polarity acc %.3f on %d gold categories\n",
+			r.Aspects.Dataset, r.Aspects.Attune.CategoryF1, r.Aspects.Attune.Precision, r.Aspects.Attune.Recall,
+			r.Aspects.Attune.PolarityAcc, r.Aspects.Attune.PolarityN)
+	}
+	if r.PII != nil {
+		fmt.Fprintf(w, "pii: recall %.4f, precision %.4f (%d inserted, %d clean sentences, %d clean words redacted)\n",
+			r.PII.Recall, r.PII.Precision, r.PII.Inserted, r.PII.CleanSentences, r.PII.FalseRedactions)
+	}
+	fmt.Fprintf(w, "speed: attune %.0f texts/s, vader %.0f texts/s (ratio %.2f) over %d texts; peak RSS %.0f MiB\n",
+		r.Speed.Attune, r.Speed.Vader, r.Speed.AttuneRatio, r.Speed.Texts, r.PeakRSS)
+}
+
+var _ = os.Stdout

@@ -1,0 +1,238 @@
+package nlp
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	attune "github.com/attune-cx/attune"
+	"gopkg.in/yaml.v3"
+)
+
+// AspectConfig is the YAML form of an aspect set (configs/aspects.yaml).
+type AspectConfig struct {
+	Aspects []AspectDef `yaml:"aspects"`
+}
+
+// AspectDef names one aspect and the phrases that mention it.
+type AspectDef struct {
+	Name    string   `yaml:"name"`
+	Phrases []string `yaml:"phrases"`
+}
+
+// AspectSet matches the phrases of a set of aspects in text. Build it with
+// [ParseAspects]; it is read-only afterwards and safe for concurrent use.
+type AspectSet struct {
+	names []string
+	// byFirst maps the first stem of each phrase to the phrases that start
+	// with it.
+	byFirst map[string][]aspectPhrase
+}
+
+type aspectPhrase struct {
+	aspect int
+	stems  []string
+	text   string
+}
+
+// ParseAspects reads an aspect set in the format of configs/aspects.yaml.
+// Unknown keys, empty or duplicate names and aspects without phrases are
+// errors wrapping [ErrInvalidOption].
+func ParseAspects(r io.Reader) (*AspectSet, error) {
+	var cfg AspectConfig
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("%w: decode aspects: %v", ErrInvalidOption, err)
+	}
+	s := &AspectSet{byFirst: map[string][]aspectPhrase{}}
+	seen := map[string]bool{}
+	for i, a := range cfg.Aspects {
+		name := strings.TrimSpace(a.Name)
+		switch {
+		case name == "":
+			return nil, fmt.Errorf("%w: aspect %d has no name", ErrInvalidOption, i+1)
+		case seen[name]:
+			return nil, fmt.Errorf("%w: aspect %q named twice", ErrInvalidOption, name)
+		case len(a.Phrases) == 0:
+			return nil, fmt.Errorf("%w: aspect %q has no phrases", ErrInvalidOption, name)
+		}
+		seen[name] = true
+		s.names = append(s.names, name)
+		for _, p := range a.Phrases {
+			words, _ := splitWords(strings.ToLower(p))
+			var stems []string
+			for _, w := range words {
+				if w != "" {
+					stems = append(stems, aspectStem(w))
+				}
+			}
+			if len(stems) == 0 {
+				return nil, fmt.Errorf("%w: aspect %q: empty phrase", ErrInvalidOption, name)
+			}
+			s.byFirst[stems[0]] = append(s.byFirst[stems[0]], aspectPhrase{aspect: i, stems: stems, text: p})
+		}
+	}
+	// Longest phrases first, so "lost my bag" wins over "bag".
+	for k, ps := range s.byFirst {
+		sort.SliceStable(ps, func(i, j int) bool { return len(ps[i].stems) > len(ps[j].stems) })
+		s.byFirst[k] = ps
+	}
+	return s, nil
+}
+
+// MustParseAspects is ParseAspects of a byte slice for tests and embedded
+// defaults; it returns nil and the error rather than panicking.
+func parseAspectBytes(b []byte) (*AspectSet, error) { return ParseAspects(bytes.NewReader(b)) }
+
+// Names returns the aspect names in configuration order.
+func (s *AspectSet) Names() []string { return append([]string(nil), s.names...) }
+
+func aspectStem(w string) string {
+	w = strings.ReplaceAll(w, "'", "")
+	if len([]rune(w)) <= 2 {
+		return w
+	}
+	return Stem(w)
+}
+
+// clause is a span of words between clause breaks (punctuation and
+// contrast words), with its text for scoring.
+type clause struct {
+	text  string
+	stems []string
+}
+
+// contrast words start a new clause: sentiment on either side of "but"
+// belongs to different things ("the food was great but the service was
+// slow").
+var contrast = map[string]bool{
+	"but": true, "although": true, "though": true, "however": true, "whereas": true,
+	"while": true, "yet": true, "except": true, "unfortunately": true,
+}
+
+// clauses splits text into clauses.
+func clauses(text string) []clause {
+	var out []clause
+	var cur clause
+	var b strings.Builder
+	flush := func() {
+		if len(cur.stems) > 0 {
+			cur.text = b.String()
+			out = append(out, cur)
+		}
+		cur = clause{}
+		b.Reset()
+	}
+	words, _ := splitWordsPunct(text)
+	for _, w := range words {
+		if w == "" {
+			flush()
+			continue
+		}
+		lw := strings.ToLower(w)
+		if contrast[lw] {
+			flush()
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+		cur.stems = append(cur.stems, aspectStem(lw))
+	}
+	flush()
+	return out
+}
+
+// splitWordsPunct is splitWords keeping the punctuation that VADER reads
+// ("!") glued to the clause text by the caller's join; words only here.
+func splitWordsPunct(text string) ([]string, punctMarks) { return splitWords(text) }
+
+// match returns, for each aspect mentioned in the clauses, the indexes of
+// the clauses that mention it and the phrases found.
+func (s *AspectSet) match(cs []clause) map[int]*aspectHit {
+	hits := map[int]*aspectHit{}
+	for ci, c := range cs {
+		for i := 0; i < len(c.stems); i++ {
+			for _, p := range s.byFirst[c.stems[i]] {
+				if i+len(p.stems) > len(c.stems) || !equalStems(c.stems[i:i+len(p.stems)], p.stems) {
+					continue
+				}
+				h := hits[p.aspect]
+				if h == nil {
+					h = &aspectHit{}
+					hits[p.aspect] = h
+				}
+				if len(h.clauses) == 0 || h.clauses[len(h.clauses)-1] != ci {
+					h.clauses = append(h.clauses, ci)
+				}
+				h.mentions = appendUnique(h.mentions, p.text)
+				i += len(p.stems) - 1
+				break
+			}
+		}
+	}
+	return hits
+}
+
+type aspectHit struct {
+	clauses  []int
+	mentions []string
+}
+
+func equalStems(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func appendUnique(ss []string, s string) []string {
+	for _, x := range ss {
+		if x == s {
+			return ss
+		}
+	}
+	return append(ss, s)
+}
+
+// aspects finds the aspects of text (from sentimentText) and scores each on
+// the clauses that mention it. An aspect mentioned in several clauses gets
+// the mean of their scores.
+func (a *Analyzer) aspects(text, lang string) []attune.AspectSentiment {
+	if a.aspectSet == nil || lang != "en" || text == "" {
+		return nil
+	}
+	cs := clauses(text)
+	hits := a.aspectSet.match(cs)
+	if len(hits) == 0 {
+		return nil
+	}
+	out := make([]attune.AspectSentiment, 0, len(hits))
+	for i, name := range a.aspectSet.names {
+		h, ok := hits[i]
+		if !ok {
+			continue
+		}
+		out = append(out, attune.AspectSentiment{
+			Aspect:    name,
+			Sentiment: a.clauseSentiment(cs, h.clauses, lang),
+			Mentions:  h.mentions,
+		})
+	}
+	return out
+}
+
+// clauseSentiment scores the given clauses together: their mean score, and
+// the label of the mean's sign unless every clause is neutral.
+func (a *Analyzer) clauseSentiment(cs []clause, idx []int, lang string) attune.Sentiment {
+	var parts []string
+	for _, i := range idx {
+		parts = append(parts, cs[i].text)
+	}
+	return a.score(strings.Join(parts, ". "), lang)
+}
