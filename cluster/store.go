@@ -22,6 +22,7 @@ var (
 	bucketByCust    = []byte("by_customer") // uvarint(len cid) cid event id → JSON contribution
 	bucketCustomers = []byte("customers")   // customer id → JSON attune.Customer
 	bucketMeta      = []byte("meta")        // keyOptions, keyModel
+	bucketMembers   = []byte("members")     // customer id → segment id
 	keyOptions      = []byte("options")
 	keyModel        = []byte("model")
 )
@@ -80,7 +81,7 @@ func OpenStore(path string, opts ...StoreOption) (*Store, error) {
 		return nil, fmt.Errorf("encode store options: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDocs, bucketVecs, bucketByCust, bucketCustomers, bucketMeta} {
+		for _, b := range [][]byte{bucketDocs, bucketVecs, bucketByCust, bucketCustomers, bucketMeta, bucketMembers} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
@@ -523,4 +524,100 @@ func (s *Store) RenameSegment(id, name string) (*Model, error) {
 		return nil, fmt.Errorf("rename segment: %w", err)
 	}
 	return m, nil
+}
+
+// Transition is a customer's move from one segment to another: the
+// campaign trigger feed publishes an exit from From and an enter into To.
+// From is empty for a customer seen for the first time, To is empty when the
+// customer left every segment (an event the model could not place).
+type Transition struct {
+	Customer string `json:"customer"`
+	From     string `json:"from,omitempty"`
+	To       string `json:"to,omitempty"`
+	// EventID is the event that moved the customer, empty for moves made
+	// by a re-cluster.
+	EventID string `json:"event_id,omitempty"`
+}
+
+// Membership is a customer's current segment as decided by one event.
+type Membership struct {
+	Customer string
+	Segment  string
+	EventID  string
+}
+
+// MembershipOf returns the membership each doc asserts for its customer: the
+// segment of the customer's latest doc (by event time, then by position), in
+// the order customers first appear. Docs with no segment id are skipped.
+func MembershipOf(docs []attune.Doc) []Membership {
+	idx := map[string]int{}
+	var ts []time.Time
+	var out []Membership
+	for _, d := range docs {
+		if d.SegmentID == "" {
+			continue
+		}
+		c := customerOf(d.Event)
+		i, ok := idx[c]
+		if !ok {
+			idx[c] = len(out)
+			out = append(out, Membership{Customer: c, Segment: d.SegmentID, EventID: d.Event.ID})
+			ts = append(ts, d.Event.TS)
+			continue
+		}
+		if !d.Event.TS.Before(ts[i]) {
+			out[i].Segment, out[i].EventID, ts[i] = d.SegmentID, d.Event.ID, d.Event.TS
+		}
+	}
+	return out
+}
+
+// Move records each customer's segment and returns the transitions: one per
+// customer whose segment changed, in input order. It is one transaction, so
+// a crash either records all moves or none; publish the returned
+// transitions after Move succeeds (at least once: a retry after a failed
+// publish sees no change and returns nothing, so publish before acking the
+// events, and treat enter/exit as idempotent downstream).
+func (s *Store) Move(ms []Membership) ([]Transition, error) {
+	var out []Transition
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMembers)
+		for _, m := range ms {
+			if m.Customer == "" {
+				continue
+			}
+			from := string(b.Get([]byte(m.Customer)))
+			if from == m.Segment {
+				continue
+			}
+			var err error
+			if m.Segment == "" {
+				err = b.Delete([]byte(m.Customer))
+			} else {
+				err = b.Put([]byte(m.Customer), []byte(m.Segment))
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, Transition{Customer: m.Customer, From: from, To: m.Segment, EventID: m.EventID})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("move customers: %w", err)
+	}
+	return out, nil
+}
+
+// Segment returns the segment a customer is in, or "" if none.
+func (s *Store) Segment(customer string) (string, error) {
+	var seg string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		seg = string(tx.Bucket(bucketMembers).Get([]byte(customer)))
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("customer segment: %w", err)
+	}
+	return seg, nil
 }

@@ -364,3 +364,80 @@ func TestStorePutRejects(t *testing.T) {
 		t.Errorf("rejected puts stored %d events", n)
 	}
 }
+
+// TestStoreMove replays the airline tweets in time order, in batches of 500,
+// with each tweet's gold label (complaint reason, else sentiment) as its
+// segment, and checks that the transitions are exactly the label changes of
+// each user's tweet sequence, and survive reopening the store.
+func TestStoreMove(t *testing.T) {
+	all := tweets(t)
+	slices.SortStableFunc(all, func(a, b tweet) int { return a.created.Compare(b.created) })
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := openStore(t, path)
+	want := map[string]int{}
+	last := map[string]string{}
+	got := map[string]int{}
+	for lo := 0; lo < len(all); lo += 500 {
+		batch := all[lo:min(lo+500, len(all))]
+		docs := make([]attune.Doc, len(batch))
+		for i, tw := range batch {
+			seg := tw.reason
+			if seg == "" {
+				seg = tw.sentiment
+			}
+			docs[i] = attune.Doc{Event: attune.Event{ID: tw.id, CustomerID: tw.user, TS: tw.created}, SegmentID: seg}
+		}
+		// The expected moves: only a customer's latest tweet in a batch
+		// counts.
+		latest := map[string]string{}
+		for _, d := range docs {
+			latest[d.Event.CustomerID] = d.SegmentID
+		}
+		for c, seg := range latest {
+			if last[c] != seg {
+				want[c]++
+				last[c] = seg
+			}
+		}
+		trs, err := s.Move(MembershipOf(docs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range trs {
+			if tr.From == tr.To || tr.EventID == "" {
+				t.Fatalf("bad transition %+v", tr)
+			}
+			got[tr.Customer]++
+		}
+	}
+	if len(want) < 1000 {
+		t.Fatalf("only %d customers: the replay tested little", len(want))
+	}
+	moved := 0
+	for c, n := range want {
+		if got[c] != n {
+			t.Fatalf("customer %s: %d transitions, want %d", c, got[c], n)
+		}
+		if n > 1 {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Error("no customer changed segment: the check tested nothing")
+	}
+	s.Close()
+	s = openStore(t, path)
+	for c, seg := range last {
+		if got, err := s.Segment(c); err != nil || got != seg {
+			t.Fatalf("after reopen, %s is in %q (%v), want %q", c, got, err, seg)
+		}
+	}
+	// Replaying the last memberships changes nothing.
+	var again []Membership
+	for c, seg := range last {
+		again = append(again, Membership{Customer: c, Segment: seg})
+	}
+	if trs, err := s.Move(again); err != nil || len(trs) != 0 {
+		t.Errorf("replay gave %d transitions (%v)", len(trs), err)
+	}
+}
