@@ -61,6 +61,12 @@ type Config struct {
 	// zero, DefaultWeights apply; otherwise a zero weight switches its block
 	// off.
 	Weights Weights `yaml:"weights" json:"weights"`
+	// Algorithm is the final clustering: AlgorithmKMeans (default, exact)
+	// or AlgorithmMiniBatch (for very large n). Choosing k always runs
+	// exact k-means on the sample.
+	Algorithm string `yaml:"algorithm" json:"algorithm,omitempty"`
+	// BatchSize is the mini-batch size. Default 1024.
+	BatchSize int `yaml:"batch_size" json:"batch_size,omitempty"`
 	// Attributes names numeric event attributes (Event.Attrs) that join the
 	// behavioral block as features of their own, e.g. a delivery delay in
 	// days. An event without the attribute gets the population mean.
@@ -100,6 +106,12 @@ func (c Config) WithDefaults() Config {
 	if c.TopTerms == 0 {
 		c.TopTerms = DefaultTopTerms
 	}
+	if c.Algorithm == "" {
+		c.Algorithm = AlgorithmKMeans
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
 	return c
 }
 
@@ -124,6 +136,10 @@ func (c Config) Validate() error {
 		return bad("inits is %d, want at least 1", c.Inits)
 	case c.TopTerms < 1:
 		return bad("top_terms is %d, want at least 1", c.TopTerms)
+	case c.Algorithm != AlgorithmKMeans && c.Algorithm != AlgorithmMiniBatch:
+		return bad("algorithm is %q, want %q or %q", c.Algorithm, AlgorithmKMeans, AlgorithmMiniBatch)
+	case c.BatchSize < 1:
+		return bad("batch_size is %d, want at least 1", c.BatchSize)
 	}
 	for _, w := range []struct {
 		name string

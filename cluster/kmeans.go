@@ -461,6 +461,7 @@ const (
 	streamFinal uint64 = iota + 1
 	streamSample
 	streamChooseK
+	streamMiniBatch
 )
 
 func newRand(seed int64, stream uint64) *rand.Rand {

@@ -207,7 +207,13 @@ func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, err
 			}
 		}
 	}
-	res, err := bestOf(ctx, x, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamFinal)
+	var res *kmResult
+	var err error
+	if cfg.Algorithm == AlgorithmMiniBatch {
+		res, err = bestOfMiniBatch(ctx, x, k, cfg.BatchSize, cfg.Inits, cfg.Seed)
+	} else {
+		res, err = bestOf(ctx, x, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamFinal)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("k-means with k=%d: %w", k, err)
 	}
