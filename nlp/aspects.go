@@ -83,9 +83,8 @@ func ParseAspects(r io.Reader) (*AspectSet, error) {
 	return s, nil
 }
 
-// MustParseAspects is ParseAspects of a byte slice for tests and embedded
-// defaults; it returns nil and the error rather than panicking.
-func parseAspectBytes(b []byte) (*AspectSet, error) { return ParseAspects(bytes.NewReader(b)) }
+// ParseAspectsBytes is [ParseAspects] of an embedded file's bytes.
+func ParseAspectsBytes(b []byte) (*AspectSet, error) { return ParseAspects(bytes.NewReader(b)) }
 
 // Names returns the aspect names in configuration order.
 func (s *AspectSet) Names() []string { return append([]string(nil), s.names...) }
@@ -200,26 +199,61 @@ func appendUnique(ss []string, s string) []string {
 	return append(ss, s)
 }
 
-// aspects finds the aspects of text (from sentimentText) and scores each on
-// the clauses that mention it. An aspect mentioned in several clauses gets
-// the mean of their scores.
+// aspects finds the aspects of text (from sentimentText) — phrases of the
+// aspect set, then aspects the aspect model detects — and scores each on the
+// clauses that mention it (all clauses for a detected aspect with no cue
+// word). Aspects come in set order, then model order.
 func (a *Analyzer) aspects(text, lang string) []attune.AspectSentiment {
-	if a.aspectSet == nil || lang != "en" || text == "" {
+	if a.aspectSet == nil && a.aspectModel == nil || lang != "en" || text == "" {
 		return nil
 	}
 	cs := clauses(text)
-	hits := a.aspectSet.match(cs)
-	if len(hits) == 0 {
+	if len(cs) == 0 {
 		return nil
 	}
-	out := make([]attune.AspectSentiment, 0, len(hits))
-	for i, name := range a.aspectSet.names {
-		h, ok := hits[i]
-		if !ok {
-			continue
+	var names []string
+	found := map[string]*aspectHit{}
+	if a.aspectSet != nil {
+		for i, h := range a.aspectSet.match(cs) {
+			found[a.aspectSet.names[i]] = h
 		}
+		for _, n := range a.aspectSet.names {
+			if found[n] != nil {
+				names = append(names, n)
+			}
+		}
+	}
+	if m := a.aspectModel; m != nil {
+		fs, _ := features(text, nil, Stem)
+		for j, p := range m.probs(fs) {
+			name := m.Names[j]
+			if p < aspectThreshold || found[name] != nil {
+				continue
+			}
+			h := &aspectHit{}
+			for ci, c := range cs {
+				if cue := m.cue(c.stems, j); cue != "" {
+					h.clauses = append(h.clauses, ci)
+					h.mentions = appendUnique(h.mentions, cue)
+				}
+			}
+			if len(h.clauses) == 0 {
+				for ci := range cs {
+					h.clauses = append(h.clauses, ci)
+				}
+			}
+			found[name] = h
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]attune.AspectSentiment, 0, len(names))
+	for _, n := range names {
+		h := found[n]
 		out = append(out, attune.AspectSentiment{
-			Aspect:    name,
+			Aspect:    n,
 			Sentiment: a.clauseSentiment(cs, h.clauses, lang),
 			Mentions:  h.mentions,
 		})
@@ -235,4 +269,30 @@ func (a *Analyzer) clauseSentiment(cs []clause, idx []int, lang string) attune.S
 		parts = append(parts, cs[i].text)
 	}
 	return a.score(strings.Join(parts, ". "), lang)
+}
+
+// CategoryMap maps the categories of a labelled dataset to aspect names
+// (configs/semeval2014_restaurants.yaml).
+type CategoryMap struct {
+	Categories map[string]string `yaml:"categories"`
+}
+
+// ParseCategoryMap reads a category map; unknown keys and empty names are
+// errors wrapping [ErrInvalidOption].
+func ParseCategoryMap(r io.Reader) (map[string]string, error) {
+	var m CategoryMap
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: decode category map: %v", ErrInvalidOption, err)
+	}
+	if len(m.Categories) == 0 {
+		return nil, fmt.Errorf("%w: category map is empty", ErrInvalidOption)
+	}
+	for c, a := range m.Categories {
+		if strings.TrimSpace(c) == "" || strings.TrimSpace(a) == "" {
+			return nil, fmt.Errorf("%w: category map: empty name in %q: %q", ErrInvalidOption, c, a)
+		}
+	}
+	return m.Categories, nil
 }

@@ -14,7 +14,17 @@ var (
 	modelEN []byte
 	//go:embed model_pt.gz
 	modelPT []byte
+	//go:embed model_aspects_restaurants.gz
+	modelAspectsRestaurants []byte
 )
+
+// RestaurantAspects returns the aspect model learned from the SemEval-2014
+// restaurant training sentences, its categories named through
+// configs/semeval2014_restaurants.yaml: food_drink, staff, price, ambience
+// and general (anecdotes/miscellaneous).
+func RestaurantAspects() (*AspectModel, error) {
+	return DecodeAspectModel(modelAspectsRestaurants)
+}
 
 // loadModels decodes the embedded models.
 func loadModels() (map[string]*Model, error) {

@@ -10,13 +10,13 @@ import (
 // get counted for only one of them). A text's language is the one whose
 // words it uses most.
 var langWords = map[string][]string{
-	"en": {"the", "and", "is", "was", "to", "of", "it", "i", "my", "you", "for", "this", "that", "with", "not", "have", "but", "on", "are", "be", "they", "we", "your", "at", "just", "so", "me", "can", "will", "get", "an", "what", "been", "thanks", "please", "would", "there", "from", "all", "very", "no", "good", "great", "flight"},
-	"pt": {"não", "nao", "que", "o", "os", "um", "uma", "é", "com", "para", "do", "da", "dos", "das", "no", "na", "foi", "mas", "muito", "produto", "entrega", "eu", "ainda", "recebi", "chegou", "prazo", "bom", "ótimo", "otimo", "você", "está", "esta", "pelo", "pela", "mais", "já", "então"},
-	"es": {"que", "el", "los", "las", "una", "es", "por", "con", "para", "del", "pero", "muy", "está", "fue", "yo", "mi", "lo", "como", "más", "gracias", "bueno", "también", "hay", "todo", "nada"},
+	"en": {"the", "and", "is", "was", "to", "of", "it", "i", "my", "you", "for", "this", "that", "with", "not", "have", "but", "on", "are", "be", "they", "we", "your", "at", "just", "so", "me", "can", "will", "get", "an", "what", "been", "thanks", "please", "would", "there", "from", "all", "very", "good", "great", "flight", "our", "us", "we've", "i'm", "it's", "don't", "can't", "didn't", "need", "needs", "had", "has", "were", "how", "when", "why", "who", "now", "still", "again", "thank", "love", "time", "hours", "bag", "service", "customer", "did", "do", "does", "if", "or", "by", "about", "like", "got", "one", "any", "out", "up", "he", "she", "them", "their", "her", "his", "could", "should", "really", "never", "after", "because", "which", "some", "only", "well", "too", "here", "these", "those", "than", "then", "into", "over", "way", "want", "know", "help", "back", "fly", "plane", "waiting", "today", "tomorrow", "cancelled", "delayed", "late", "phone", "call"},
+	"pt": {"de", "em", "meu", "minha", "volta", "dinheiro", "sempre", "nunca", "palavras", "frete", "caro", "site", "apenas", "porem", "td", "muitos", "nas", "nos", "ao", "às", "sua", "seu", "ele", "ela", "tem", "ter", "vou", "estou", "fiquei", "não", "nao", "que", "o", "os", "um", "uma", "é", "com", "para", "do", "da", "dos", "das", "na", "foi", "mas", "muito", "produto", "entrega", "eu", "ainda", "recebi", "chegou", "prazo", "bom", "ótimo", "otimo", "você", "está", "esta", "pelo", "pela", "mais", "já", "então", "recomendo", "excelente", "rápida", "rapida", "entregue", "antes", "bem", "veio", "pedido", "comprei", "loja", "qualidade", "gostei", "tudo", "certo", "ok", "ruim", "péssimo", "pessimo", "super", "dentro", "compra", "obrigado", "obrigada", "satisfeito", "satisfeita", "aguardando", "prazo", "lannister", "até", "ate", "agora", "nada", "nem", "porém", "só", "também", "vendedor", "perfeito", "adorei", "amei", "funciona", "atendimento", "boa", "ótima", "otima", "rápido", "rapido", "correto", "conforme", "esperado", "parabéns", "parabens", "chegaram", "faltou", "recebido", "ainda", "dia", "dias"},
+	"es": {"el", "los", "las", "es", "con", "del", "pero", "muy", "fue", "yo", "mi", "lo", "más", "gracias", "bueno", "también", "hay", "todo", "nada"},
 	"fr": {"le", "les", "et", "est", "une", "des", "pas", "je", "vous", "pour", "avec", "dans", "sur", "mais", "très", "c'est", "j'ai", "du", "au", "il", "merci", "bien", "tout", "qui"},
 	"de": {"der", "die", "und", "ist", "nicht", "ich", "das", "es", "mit", "ein", "eine", "sehr", "aber", "auch", "war", "für", "auf", "sie", "wir", "zu", "den", "dem", "gut", "danke"},
 	"it": {"il", "che", "è", "non", "di", "per", "una", "sono", "con", "della", "molto", "ma", "ho", "anche", "questo", "gli", "grazie", "tutto", "buono"},
-	"nl": {"de", "het", "een", "en", "niet", "ik", "van", "is", "dat", "op", "zijn", "met", "voor", "maar", "heel", "ook", "wij", "bedankt", "goed"},
+	"nl": {"het", "een", "en", "niet", "ik", "van", "is", "dat", "op", "zijn", "met", "voor", "maar", "heel", "ook", "wij", "bedankt", "goed"},
 }
 
 var langIndex = func() map[string][]string {
@@ -91,11 +91,23 @@ func DetectLanguage(text string) string {
 			counts[l]++
 		}
 	}
-	// Another language needs two telling words and more than English has:
-	// one "de" or "no" in an English tweet is not Dutch or Portuguese.
+	// Letters one language has and English lacks count as telling words.
+	for _, r := range text {
+		switch r {
+		case 'ã', 'õ', 'ç', 'Ã', 'Õ', 'Ç':
+			counts["pt"]++
+		case 'ñ', 'Ñ', '¿', '¡':
+			counts["es"]++
+		case 'ß', 'ä', 'ö', 'ü':
+			counts["de"]++
+		}
+	}
+	// Another language needs more telling words than English has, and two
+	// of them when English has any: one "de" in an English tweet is not
+	// Dutch.
 	lang, n := "en", counts["en"]
 	for _, l := range []string{"pt", "es", "fr", "de", "it", "nl"} {
-		if counts[l] >= 2 && counts[l] > n {
+		if counts[l] > n && (counts[l] >= 2 || counts["en"] == 0) {
 			lang, n = l, counts[l]
 		}
 	}

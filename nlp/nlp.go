@@ -20,6 +20,8 @@ type Analyzer struct {
 	lexiconOnly bool
 	// aspectSet finds aspects; nil finds none.
 	aspectSet *AspectSet
+	// aspectModel detects aspects beyond the phrases; nil detects none.
+	aspectModel *AspectModel
 }
 
 // New loads the models and returns an Analyzer. It fails only if an option is
@@ -42,6 +44,7 @@ func New(opts ...Option) (*Analyzer, error) {
 		maxBytes:    cfg.maxBytes,
 		lexiconOnly: cfg.lexiconOnly,
 		aspectSet:   cfg.aspects,
+		aspectModel: cfg.aspectModel,
 	}
 	if !cfg.lexiconOnly {
 		if a.models, err = loadModels(); err != nil {

@@ -25,6 +25,21 @@ type config struct {
 	lexiconOnly bool
 	// aspects finds aspects; nil (the default) finds none.
 	aspects *AspectSet
+	// aspectModel detects aspects; nil (the default) detects none.
+	aspectModel *AspectModel
+}
+
+// WithAspectModel adds the aspects a learned model detects to those the
+// aspect set's phrases find, e.g. [RestaurantAspects]. A nil model is an
+// error wrapping [ErrInvalidOption]. Default: none.
+func WithAspectModel(m *AspectModel) Option {
+	return func(c *config) error {
+		if m == nil || len(m.Names) == 0 {
+			return fmt.Errorf("%w: nil aspect model", ErrInvalidOption)
+		}
+		c.aspectModel = m
+		return nil
+	}
 }
 
 // WithAspects makes the Analyzer find the aspects of s in English text

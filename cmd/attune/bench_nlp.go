@@ -58,6 +58,7 @@ var vaderPublished = map[string]float64{
 func benchNLPCmd(*globals) *cobra.Command {
 	var (
 		dir     string
+		cfgDir  string
 		asJSON  bool
 		skipPII bool
 	)
@@ -78,7 +79,7 @@ acc3 on the VADER sets reads a mean human rating >= 0.5 as positive, <= -0.5 as
 negative, else neutral. Speed is single-goroutine texts/s over all sentiment texts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := runNLPBench(dir, !skipPII)
+			r, err := runNLPBench(dir, cfgDir, !skipPII)
 			if err != nil {
 				return err
 			}
@@ -92,6 +93,7 @@ negative, else neutral. Speed is single-goroutine texts/s over all sentiment tex
 		},
 	}
 	cmd.Flags().StringVar(&dir, "datasets", nlpdata.DefaultDir(true), "datasets directory (ATTUNE_DATASETS)")
+	cmd.Flags().StringVar(&cfgDir, "configs", "configs", "directory holding aspects.yaml and semeval2014_restaurants.yaml")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().BoolVar(&skipPII, "skip-pii", false, "skip the PII redaction benchmark")
 	return cmd
@@ -105,7 +107,7 @@ type nlpItem struct {
 	class int
 }
 
-func runNLPBench(dir string, withPII bool) (*nlpBenchReport, error) {
+func runNLPBench(dir, cfgDir string, withPII bool) (*nlpBenchReport, error) {
 	d, err := nlpdata.Open(dir)
 	if err != nil {
 		return nil, err
@@ -204,7 +206,7 @@ func runNLPBench(dir string, withPII bool) (*nlpBenchReport, error) {
 	r.Speed = nlpSpeed{Texts: len(all), Vader: math.Max(v1, v2), Attune: math.Max(a1, a2)}
 	r.Speed.AttuneRatio = r.Speed.Attune / r.Speed.Vader
 
-	if r.Aspects, err = benchAspects(d, a); err != nil {
+	if r.Aspects, err = benchAspects(d, cfgDir); err != nil {
 		return nil, err
 	}
 	if withPII {
@@ -334,9 +336,9 @@ func printNLPBench(w io.Writer, r *nlpBenchReport) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	if r.Aspects != nil {
-		fmt.Fprintf(w, "aspects %s: category F1 %.3f (P %.3f, R %.3f), polarity acc %.3f on %d gold categories\n",
+		fmt.Fprintf(w, "aspects %s: category F1 %.3f (P %.3f, R %.3f), polarity acc %.3f (%.3f without conflict) on %d gold categories\n",
 			r.Aspects.Dataset, r.Aspects.Attune.CategoryF1, r.Aspects.Attune.Precision, r.Aspects.Attune.Recall,
-			r.Aspects.Attune.PolarityAcc, r.Aspects.Attune.PolarityN)
+			r.Aspects.Attune.PolarityAcc, r.Aspects.Attune.Polarity3Acc, r.Aspects.Attune.PolarityN)
 	}
 	if r.PII != nil {
 		fmt.Fprintf(w, "pii: recall %.4f, precision %.4f (%d inserted, %d clean sentences, %d clean words redacted)\n",
