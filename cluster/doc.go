@@ -34,7 +34,30 @@
 // [Fit] picks k by mean silhouette over a seeded sample (unless Config.K fixes
 // it), runs k-means++ on all points, and describes each cluster: size,
 // customers, mean sentiment, top terms by class-based TF-IDF, exemplars and a
-// name such as "delay-frustrated" built by [Describe]. Given the previous
-// model, clusters that clearly match a previous centroid keep its id and name,
-// so segment ids survive re-clustering.
+// name such as "delay-frustrated" built by [Describe]. Config.Algorithm
+// picks exact k-means (Hamerly-accelerated Lloyd) or mini-batch k-means for
+// very large n; both are deterministic under Config.Seed. Numeric event
+// attributes named in Config.Attributes (a delivery delay, an order value)
+// join the behavioral block as features of their own.
+//
+// # Stable ids, lineage and names
+//
+// Given the previous model, new clusters are matched one-to-one to previous
+// segments by the Hungarian algorithm on centroid distance, among pairs that
+// clearly match; a match keeps the id and the name, so ids survive
+// re-clustering and a name a user gave with [Model.Rename] or
+// [Store.RenameSegment] stays. Model.Lineage records for every segment
+// whether it was kept, split off, merged or new, and from which previous
+// segments its members came.
+//
+// # Explanations, drift, memberships
+//
+// [Model.Profiles] describes each segment (size, sentiment, top terms,
+// exemplars, aspect profile, behavioral profile against the population) and
+// [Model.Explain] says why one event is where it is; both are JSON-ready.
+// [Drift] windows each segment's volume and mean sentiment over time and
+// flags spikes beyond Sigma trailing standard deviations. [Store.Move]
+// records each customer's current segment and returns the enter/exit
+// transitions a campaign feed publishes. [NMI], [ARI] and [MatchedAccuracy]
+// score segments against labels (`attune bench cluster`).
 package cluster
