@@ -572,12 +572,40 @@ func MembershipOf(docs []attune.Doc) []Membership {
 	return out
 }
 
+// Diff returns the transitions Move would make, without recording them.
+// Publish them, then Move: a crash in between publishes them again on the
+// redelivery (at least once), where Move-then-publish could lose them.
+func (s *Store) Diff(ms []Membership) ([]Transition, error) {
+	var out []Transition
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMembers)
+		now := map[string]string{}
+		for _, m := range ms {
+			if m.Customer == "" {
+				continue
+			}
+			from, ok := now[m.Customer]
+			if !ok {
+				from = string(b.Get([]byte(m.Customer)))
+			}
+			if from == m.Segment {
+				continue
+			}
+			now[m.Customer] = m.Segment
+			out = append(out, Transition{Customer: m.Customer, From: from, To: m.Segment, EventID: m.EventID})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("diff customers: %w", err)
+	}
+	return out, nil
+}
+
 // Move records each customer's segment and returns the transitions: one per
 // customer whose segment changed, in input order. It is one transaction, so
-// a crash either records all moves or none; publish the returned
-// transitions after Move succeeds (at least once: a retry after a failed
-// publish sees no change and returns nothing, so publish before acking the
-// events, and treat enter/exit as idempotent downstream).
+// a crash either records all moves or none. See Diff for publishing the
+// transitions at least once.
 func (s *Store) Move(ms []Membership) ([]Transition, error) {
 	var out []Transition
 	err := s.db.Update(func(tx *bolt.Tx) error {

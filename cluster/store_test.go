@@ -399,9 +399,16 @@ func TestStoreMove(t *testing.T) {
 				last[c] = seg
 			}
 		}
+		diff, err := s.Diff(MembershipOf(docs))
+		if err != nil {
+			t.Fatal(err)
+		}
 		trs, err := s.Move(MembershipOf(docs))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(diff, trs) {
+			t.Fatalf("Diff announced %d transitions, Move made %d", len(diff), len(trs))
 		}
 		for _, tr := range trs {
 			if tr.From == tr.To || tr.EventID == "" {
