@@ -27,5 +27,6 @@
 //     are exact identities and the per-word weights survive; see there.
 //
 // The server embeds at most [MaxTokens] tokens of a text as a whole: callers
-// should send [Truncate](text), never a longer text.
+// send the pieces of [Split](text) and combine their vectors (embed.Client
+// does, given WithChunker(wordvec.Split)), or [Truncate](text).
 package wordvec

@@ -253,3 +253,39 @@ func cutSpecial(text string) (before string, id int32, after string) {
 	}
 	return text[:first], firstID, text[first+len(specialTokens[firstID]):]
 }
+
+// Split cuts text into pieces of at most MaxTokens tokens each, so that the
+// server embeds every piece whole: at the last sentence end (., !, ? or a
+// line break, then white space) that keeps a piece at least half full, else
+// at a token boundary as Truncate does. A text that fits is returned whole,
+// and the pieces together hold every token of text. Callers embed the pieces
+// and combine their vectors instead of losing the tail.
+func Split(text string) []string {
+	var out []string
+	for {
+		head := Truncate(text)
+		if len(head) == len(text) || len(head) == 0 {
+			return append(out, text)
+		}
+		cut := len(head)
+		if i := lastSentenceEnd(head); i >= len(head)/2 {
+			cut = i
+		}
+		out = append(out, text[:cut])
+		text = text[cut:]
+	}
+}
+
+// lastSentenceEnd returns the offset just after the last sentence-ending
+// character of s that is followed by white space, or -1.
+func lastSentenceEnd(s string) int {
+	for i := len(s) - 2; i >= 0; i-- {
+		switch s[i] {
+		case '.', '!', '?', '\n':
+			if s[i+1] == ' ' || s[i+1] == '\n' || s[i+1] == '\t' || s[i+1] == '\r' {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}

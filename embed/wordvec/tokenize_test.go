@@ -125,3 +125,42 @@ func TestTruncate(t *testing.T) {
 		})
 	}
 }
+
+func TestSplit(t *testing.T) {
+	sentence := "The flight was delayed again and nobody at the gate could tell us why it happened. "
+	long := strings.Repeat(sentence, 50) // 850 tokens
+	tests := []struct {
+		name      string
+		text      string
+		wantParts int
+	}{
+		{"short text whole", "my card was charged twice", 1},
+		{"empty", "", 1},
+		{"two pieces on sentences", long, 2},
+		{"no sentence ends", strings.Repeat("late ", 1200), 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parts := Split(tt.text)
+			if len(parts) != tt.wantParts {
+				t.Fatalf("%d parts, want %d", len(parts), tt.wantParts)
+			}
+			if strings.Join(parts, "") != tt.text {
+				t.Error("parts do not add up to the text")
+			}
+			var words int
+			for i, p := range parts {
+				if Truncate(p) != p {
+					t.Errorf("part %d has more than %d tokens", i, MaxTokens)
+				}
+				if i < len(parts)-1 && strings.Contains(tt.text, ". ") && !strings.HasSuffix(p, ".") {
+					t.Errorf("part %d does not end a sentence: ...%q", i, p[max(0, len(p)-20):])
+				}
+				words += len(Tokenize(p))
+			}
+			if want := len(Tokenize(tt.text)); words != want {
+				t.Errorf("parts hold %d tokens, text %d", words, want)
+			}
+		})
+	}
+}
