@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,8 +62,15 @@ type Client struct {
 	logger      *slog.Logger
 	missingHint string
 
+	batchChars int
+	inFlight   int
+	cache      *Cache
+	chunk      func(string) []string
+
 	// dim is the dimension the model has served, 0 until known.
 	dim atomic.Int64
+	// digest is the model's digest on the server, nil until looked up.
+	digest atomic.Pointer[string]
 }
 
 // NewClient returns a client for model on the Ollama at host ("host:port"
@@ -79,6 +88,9 @@ func NewClient(host, modelName string, opts ...Option) (*Client, error) {
 		base:        base,
 		model:       modelName,
 		batchSize:   DefaultBatchSize,
+		batchChars:  DefaultBatchChars,
+		inFlight:    DefaultMaxInFlight,
+		chunk:       func(s string) []string { return SplitSentences(s, DefaultMaxChunkChars) },
 		timeout:     DefaultTimeout,
 		maxAttempts: DefaultMaxAttempts,
 		backoff:     DefaultBackoff,
@@ -103,11 +115,18 @@ func (c *Client) Model() string { return c.model }
 // Host returns the base URL of the server the client talks to.
 func (c *Client) Host() string { return c.base.String() }
 
-// Embed returns one vector per text, in order. Texts go to the server in
-// batches of the configured size; each batch is retried on transient
-// failures. Vectors are L2-normalised by the server, except that a text in
-// which no word is known to the model (or an empty text) gets the zero
-// vector. Texts longer than the model's context are truncated.
+// Embed returns one vector per text, in order.
+//
+// A text longer than the chunker allows (see WithChunker) is split on
+// sentences, each chunk embedded, and the chunk vectors combined into
+// their mean weighted by chunk length, normalised; a text is never
+// truncated silently. With a cache (WithCache), texts whose vector is
+// stored are not sent at all; duplicates within texts are sent once. The
+// rest go to the server in batches bounded by count and by total
+// characters, at most WithMaxInFlight of them at a time; each batch is
+// retried on transient failures. Vectors are L2-normalised, except that a
+// text in which no word is known to the model (or an empty text) gets the
+// zero vector.
 //
 // On failure Embed returns no vectors at all. The error wraps
 // ErrModelMissing if the model is not on the server, ErrDimensionChanged if
@@ -119,19 +138,226 @@ func (c *Client) Embed(ctx context.Context, texts []string) ([]attune.Vector, er
 	if len(texts) == 0 {
 		return nil, nil
 	}
-	out := make([]attune.Vector, 0, len(texts))
-	for start := 0; start < len(texts); start += c.batchSize {
-		end := min(start+c.batchSize, len(texts))
-		vecs, err := c.embedBatch(ctx, texts[start:end])
-		if err != nil {
-			if len(texts) > end-start {
-				return nil, fmt.Errorf("batch of texts %d-%d of %d: %w", start, end-1, len(texts), err)
-			}
-			return nil, err
+	// Pieces: every chunk of every text, each distinct one embedded once.
+	type part struct {
+		piece  int     // index into pieces
+		weight float64 // the chunk's share of its text
+	}
+	parts := make([][]part, len(texts))
+	var pieces []string
+	seen := map[string]int{}
+	for i, t := range texts {
+		chunks := []string{t}
+		if c.chunk != nil {
+			chunks = nonBlank(c.chunk(t), t)
 		}
-		out = append(out, vecs...)
+		for _, ch := range chunks {
+			j, ok := seen[ch]
+			if !ok {
+				j = len(pieces)
+				seen[ch] = j
+				pieces = append(pieces, ch)
+			}
+			parts[i] = append(parts[i], part{piece: j, weight: float64(max(1, len(ch)))})
+		}
+	}
+
+	vecs, err := c.embedPieces(ctx, pieces)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]attune.Vector, len(texts))
+	for i, ps := range parts {
+		if len(ps) == 1 {
+			out[i] = vecs[ps[0].piece]
+			continue
+		}
+		sum := make([]float64, len(vecs[ps[0].piece]))
+		for _, p := range ps {
+			for j, x := range vecs[p.piece] {
+				sum[j] += p.weight * float64(x)
+			}
+		}
+		out[i] = normalize(sum)
 	}
 	return out, nil
+}
+
+// nonBlank drops blank chunks, which carry nothing but would count as
+// inputs; a text with none left is sent whole.
+func nonBlank(chunks []string, text string) []string {
+	out := chunks[:0:0]
+	for _, ch := range chunks {
+		if strings.TrimSpace(ch) != "" {
+			out = append(out, ch)
+		}
+	}
+	if len(out) == 0 {
+		return []string{text}
+	}
+	return out
+}
+
+// normalize returns v scaled to unit length as float32, or the zero
+// vector.
+func normalize(v []float64) attune.Vector {
+	var n float64
+	for _, x := range v {
+		n += x * x
+	}
+	out := make(attune.Vector, len(v))
+	if n == 0 {
+		return out
+	}
+	n = math.Sqrt(n)
+	for j, x := range v {
+		out[j] = float32(x / n)
+	}
+	return out
+}
+
+// embedPieces embeds distinct texts, from the cache where it can.
+func (c *Client) embedPieces(ctx context.Context, pieces []string) ([]attune.Vector, error) {
+	vecs := make([]attune.Vector, len(pieces))
+	var keys [][]byte
+	missing := make([]int, 0, len(pieces))
+	if c.cache != nil {
+		digest, err := c.modelDigest(ctx)
+		if err != nil {
+			return nil, err
+		}
+		keys = make([][]byte, len(pieces))
+		for i, p := range pieces {
+			keys[i] = cacheKey(c.model, digest, p)
+		}
+		got, err := c.cache.get(keys)
+		if err != nil {
+			// A broken cache costs speed, never events.
+			c.logger.Warn("embedding cache unreadable; embedding without it", "err", err)
+			got = make([]attune.Vector, len(pieces))
+		}
+		for i, v := range got {
+			if v != nil && c.observeDim(len(v)) == nil {
+				vecs[i] = v
+			} else {
+				missing = append(missing, i)
+			}
+		}
+	} else {
+		for i := range pieces {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return vecs, nil
+	}
+	if err := c.embedMissing(ctx, pieces, missing, vecs); err != nil {
+		return nil, err
+	}
+	if c.cache != nil {
+		mk := make([][]byte, len(missing))
+		mv := make([]attune.Vector, len(missing))
+		for n, i := range missing {
+			mk[n], mv[n] = keys[i], vecs[i]
+		}
+		if err := c.cache.put(mk, mv); err != nil {
+			c.logger.Warn("embedding cache not updated", "err", err)
+		}
+	}
+	return vecs, nil
+}
+
+// embedMissing fills vecs[i] for every i in idx, sending batches bounded by
+// count and characters, at most c.inFlight at a time.
+func (c *Client) embedMissing(ctx context.Context, pieces []string, idx []int, vecs []attune.Vector) error {
+	type batch struct{ start, end int } // into idx
+	var batches []batch
+	for start := 0; start < len(idx); {
+		end, chars := start, 0
+		for end < len(idx) && end-start < c.batchSize {
+			n := len(pieces[idx[end]])
+			if end > start && chars+n > c.batchChars {
+				break
+			}
+			chars += n
+			end++
+		}
+		batches = append(batches, batch{start, end})
+		start = end
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, c.inFlight)
+	errs := make([]error, len(batches))
+	var wg sync.WaitGroup
+	for bi, b := range batches {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			texts := make([]string, b.end-b.start)
+			for n, i := range idx[b.start:b.end] {
+				texts[n] = pieces[i]
+			}
+			got, err := c.embedBatch(ctx, texts)
+			if err != nil {
+				if len(batches) > 1 {
+					err = fmt.Errorf("batch of texts %d-%d of %d: %w", b.start, b.end-1, len(idx), err)
+				}
+				errs[bi] = err
+				cancel()
+				return
+			}
+			for n, i := range idx[b.start:b.end] {
+				vecs[i] = got[n]
+			}
+		}()
+	}
+	wg.Wait()
+	// The first failure is the cause; later ones are mostly its
+	// cancellation.
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("embed %d texts with %s: %w", len(idx), c.model, context.Cause(ctx))
+	}
+	return nil
+}
+
+// modelDigest returns the digest of the model on the server, which keys
+// the cache: a model rebuilt under the same name gets a new one.
+func (c *Client) modelDigest(ctx context.Context) (string, error) {
+	if d := c.digest.Load(); d != nil {
+		return *d, nil
+	}
+	var list *api.ListResponse
+	err := c.call(ctx, func(ctx context.Context) error {
+		var err error
+		list, err = c.api.List(ctx)
+		return err
+	})
+	if err != nil {
+		return "", c.classify(fmt.Sprintf("look up model %s at %s", c.model, c.base), err)
+	}
+	want := model.ParseName(c.model)
+	for _, m := range list.Models {
+		if model.ParseName(m.Name).EqualFold(want) {
+			d := m.Digest
+			c.digest.Store(&d)
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("look up model %s at %s: %w: the server has no model %q; %s", c.model, c.base, ErrModelMissing, c.model, c.missingHint)
 }
 
 // embedBatch sends one request and checks its answer.
@@ -258,6 +484,7 @@ func (c *Client) CreateFromGGUF(ctx context.Context, name, ggufPath string) erro
 	}
 	if model.ParseName(name).EqualFold(model.ParseName(c.model)) {
 		c.dim.Store(0) // a rebuilt model may have a new dimension
+		c.digest.Store(nil)
 	}
 	c.logger.Info("created ollama model", "model", name, "digest", digest, "bytes", size, "host", c.base.String())
 	return nil

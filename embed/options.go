@@ -32,6 +32,15 @@ const (
 	// when the CPU is shared. Raise it for a large third-party model on an
 	// otherwise idle machine.
 	DefaultThreads = 1
+	// DefaultBatchChars bounds the characters of one request, so that a
+	// batch of long texts does not hold the server (and the retry timeout)
+	// as long as many batches of tweets.
+	DefaultBatchChars = 32 << 10
+	// DefaultMaxInFlight is the number of requests one Embed call keeps
+	// open. Ollama computes one text at a time; a second request lets the
+	// server parse and queue the next batch while the runner works on this
+	// one, and the client decode the last answer meanwhile.
+	DefaultMaxInFlight = 2
 	// maxBackoff caps the wait between two attempts.
 	maxBackoff = 30 * time.Second
 )
@@ -112,6 +121,58 @@ func WithMissingModelHint(hint string) Option {
 			return fmt.Errorf("%w: empty missing-model hint", ErrInvalidOption)
 		}
 		c.missingHint = hint
+		return nil
+	}
+}
+
+// WithBatchChars bounds the total characters of the texts in one request.
+// A single longer text still goes alone. Default 32 KiB.
+func WithBatchChars(n int) Option {
+	return func(c *Client) error {
+		if n < 1 {
+			return fmt.Errorf("%w: batch characters %d, want at least 1", ErrInvalidOption, n)
+		}
+		c.batchChars = n
+		return nil
+	}
+}
+
+// WithMaxInFlight sets how many requests one Embed call keeps open at
+// once. Default 2.
+func WithMaxInFlight(n int) Option {
+	return func(c *Client) error {
+		if n < 1 {
+			return fmt.Errorf("%w: %d requests in flight, want at least 1", ErrInvalidOption, n)
+		}
+		c.inFlight = n
+		return nil
+	}
+}
+
+// WithCache makes Embed look texts up in cache before sending them and
+// store what it embeds. The caller opens and closes the cache. Default:
+// no cache.
+func WithCache(cache *Cache) Option {
+	return func(c *Client) error {
+		if cache == nil {
+			return fmt.Errorf("%w: nil cache", ErrInvalidOption)
+		}
+		c.cache = cache
+		return nil
+	}
+}
+
+// WithChunker sets how a text is cut into inputs the model embeds whole.
+// chunk must return at least one string for any text, and one text whole
+// when it fits. Default: SplitSentences with DefaultMaxChunkChars, right
+// for third-party models; the project's own model counts words instead
+// (wordvec.Split).
+func WithChunker(chunk func(string) []string) Option {
+	return func(c *Client) error {
+		if chunk == nil {
+			return fmt.Errorf("%w: nil chunker", ErrInvalidOption)
+		}
+		c.chunk = chunk
 		return nil
 	}
 }
