@@ -341,8 +341,10 @@ func printNLPBench(w io.Writer, r *nlpBenchReport) {
 			r.Aspects.Attune.PolarityAcc, r.Aspects.Attune.Polarity3Acc, r.Aspects.Attune.PolarityN)
 	}
 	if r.PII != nil {
-		fmt.Fprintf(w, "pii: recall %.4f, precision %.4f (%d inserted, %d clean sentences, %d clean words redacted)\n",
-			r.PII.Recall, r.PII.Precision, r.PII.Inserted, r.PII.CleanSentences, r.PII.FalseRedactions)
+		fmt.Fprintf(w, "pii: recall %.4f, precision %.4f on %d inserted structured values; %d redactions in %d real sentences without inserted PII\n",
+			r.PII.Recall, r.PII.Precision, r.PII.Inserted, r.PII.FalseRedactions, r.PII.CleanSentences)
+		fmt.Fprintf(w, "pii names (opt-in, prose NER): recall %.3f, %d names redacted in the sentences without inserted PII\n",
+			r.PII.PersonRecall, r.PII.PersonFalseRedactions)
 	}
 	fmt.Fprintf(w, "speed: attune %.0f texts/s, vader %.0f texts/s (ratio %.2f) over %d texts; peak RSS %.0f MiB\n",
 		r.Speed.Attune, r.Speed.Vader, r.Speed.AttuneRatio, r.Speed.Texts, r.PeakRSS)
