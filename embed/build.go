@@ -21,6 +21,27 @@ const ollamaModule = "github.com/ollama/ollama"
 // buildTailLines is how many lines of a failed build go into the error.
 const buildTailLines = 30
 
+// nativeCFlags compile ggml for the build machine's CPU. Without them cgo
+// compiles it for baseline x86-64 (no AVX): measured on this project's
+// 2-core machine, the runner then spends ~7 ms of CPU per tweet in scalar
+// dot products, against ~1.2 ms with AVX2/AVX-512, i.e. 110 against 560
+// texts/s for the own model. The cached binary is per machine anyway.
+const nativeCFlags = "-O3 -march=native"
+
+// buildFlags returns the C/C++ flags a build uses: the caller's
+// CGO_CFLAGS if set, else nativeCFlags.
+func buildFlags() string {
+	if f := os.Getenv("CGO_CFLAGS"); f != "" {
+		return f
+	}
+	return nativeCFlags
+}
+
+// buildStamp is what the stamp file of a build of version records: the
+// version and the compiler flags, so that a build with other flags (such as
+// one from before flags were set) is rebuilt once.
+func buildStamp(version string) string { return version + " cflags=" + buildFlags() }
+
 // binaryName is the executable's file name on this OS.
 func binaryName() string {
 	if runtime.GOOS == "windows" {
@@ -54,8 +75,8 @@ func locateBinary(cfg ServerConfig) (string, error) {
 	// A binary without a stamp was put there by hand or by an older attune:
 	// trust it. One stamped with another version is rebuilt.
 	if b, err := os.ReadFile(stampPath(cfg.CacheDir)); err == nil {
-		if got := strings.TrimSpace(string(b)); got != cfg.Version {
-			return "", fmt.Errorf("%s was built from ollama %s, not %s", cached, got, cfg.Version)
+		if got, want := strings.TrimSpace(string(b)), buildStamp(cfg.Version); got != want {
+			return "", fmt.Errorf("%s was built as %q, not %q", cached, got, want)
 		}
 	}
 	return cached, nil
@@ -129,7 +150,9 @@ func buildOllama(ctx context.Context, cfg ServerConfig) (string, error) {
 	pkg := ollamaModule + "@" + cfg.Version
 	cmd := exec.CommandContext(ctx, goTool, "install", "-v", pkg)
 	cmd.Dir = tmp // outside any module, so no go.mod or go.work applies
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "CGO_ENABLED=1", "GOWORK=off")
+	flags := buildFlags()
+	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "CGO_ENABLED=1", "GOWORK=off",
+		"CGO_CFLAGS="+flags, "CGO_CXXFLAGS="+flags)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -157,7 +180,7 @@ func buildOllama(ctx context.Context, cfg ServerConfig) (string, error) {
 	if err := os.Rename(filepath.Join(tmp, binaryName()), dest); err != nil {
 		return "", fmt.Errorf("build ollama: install binary: %w", err)
 	}
-	if err := os.WriteFile(stampPath(cfg.CacheDir), []byte(cfg.Version+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(stampPath(cfg.CacheDir), []byte(buildStamp(cfg.Version)+"\n"), 0o644); err != nil {
 		return "", fmt.Errorf("build ollama: %w", err)
 	}
 	cfg.Logger.Info("built ollama", "binary", dest, "version", cfg.Version, "took", time.Since(start).Round(time.Second))

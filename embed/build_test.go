@@ -22,6 +22,7 @@ const fakeGo = `#!/bin/sh
 [ "$1" = install ] && [ "$2" = -v ] || { echo "unexpected args: $*" >&2; exit 2; }
 case "$3" in github.com/ollama/ollama@*) ;; *) echo "unexpected package $3" >&2; exit 2;; esac
 [ "$CGO_ENABLED" = 1 ] || { echo "cgo disabled" >&2; exit 2; }
+[ "$CGO_CFLAGS" = "-O3 -march=native" ] && [ "$CGO_CXXFLAGS" = "$CGO_CFLAGS" ] || { echo "not built for this CPU: CGO_CFLAGS=$CGO_CFLAGS" >&2; exit 2; }
 echo "go: downloading github.com/ollama/ollama ${3#*@}" >&2
 echo "github.com/ollama/ollama/llama"
 if [ -n "$FAKE_GO_FAIL" ]; then echo "llama.cpp: fatal error: ggml.h: No such file or directory" >&2; exit 1; fi
@@ -58,6 +59,7 @@ func withFakeGo(t *testing.T) (countFile string) {
 	}
 	t.Setenv("PATH", dir)
 	t.Setenv("CC", "")
+	t.Setenv("CGO_CFLAGS", "")
 	countFile = filepath.Join(t.TempDir(), "builds")
 	t.Setenv("FAKE_GO_COUNT", countFile)
 	return countFile
@@ -131,8 +133,9 @@ func TestBuildOllamaOncePerMachine(t *testing.T) {
 	if got := builds(t, countFile); len(got) != 1 || got[0] != defaultVersion {
 		t.Errorf("builds = %q, want exactly one of %s", got, defaultVersion)
 	}
-	if b, err := os.ReadFile(stampPath(cfg.CacheDir)); err != nil || strings.TrimSpace(string(b)) != defaultVersion {
-		t.Errorf("version stamp = %q, %v; want %s", b, err, defaultVersion)
+	wantStamp := defaultVersion + " cflags=-O3 -march=native"
+	if b, err := os.ReadFile(stampPath(cfg.CacheDir)); err != nil || strings.TrimSpace(string(b)) != wantStamp {
+		t.Errorf("version stamp = %q, %v; want %s", b, err, wantStamp)
 	}
 	if !strings.Contains(logs.String(), "go: downloading github.com/ollama/ollama") {
 		t.Errorf("build output did not reach the logger:\n%s", logs.String())
@@ -147,12 +150,23 @@ func TestBuildOllamaOncePerMachine(t *testing.T) {
 		t.Errorf("a cached binary was rebuilt: builds = %q", got)
 	}
 
+	// A build from before the CPU flags is rebuilt once.
+	if err := os.WriteFile(stampPath(cfg.CacheDir), []byte(defaultVersion+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resolveBinary(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := builds(t, countFile); len(got) != 2 {
+		t.Errorf("a build without CPU flags was not rebuilt: builds = %q", got)
+	}
+
 	// Another version is rebuilt.
 	cfg.Version = "v0.6.6"
 	if _, err := resolveBinary(t.Context(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	if got := builds(t, countFile); len(got) != 2 || got[1] != "v0.6.6" {
+	if got := builds(t, countFile); len(got) != 3 || got[2] != "v0.6.6" {
 		t.Errorf("builds = %q after asking for v0.6.6", got)
 	}
 }
