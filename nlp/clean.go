@@ -58,10 +58,35 @@ func sentimentText(text string) string {
 	// Drop invisible characters before matching, so that none can hide a
 	// mention or link from the patterns ("@\u200bunited").
 	text = strings.Map(cleanRune, text)
-	text = reTag.ReplaceAllString(text, " ")
-	text = reURL.ReplaceAllString(text, " ")
-	text = reHandle.ReplaceAllString(text, "$1 ")
+	// The patterns are skipped when the byte each must start with is absent:
+	// most texts have no tag, link or handle, and a regexp scan costs more
+	// than the rest of cleaning.
+	if strings.IndexByte(text, '<') >= 0 {
+		text = reTag.ReplaceAllString(text, " ")
+	}
+	if hasURLStart(text) {
+		text = reURL.ReplaceAllString(text, " ")
+	}
+	if strings.IndexByte(text, '@') >= 0 {
+		text = reHandle.ReplaceAllString(text, "$1 ")
+	}
 	return strings.Join(strings.Fields(text), " ")
+}
+
+// hasURLStart reports whether text may hold a match of reURL: an "http" or
+// "www." in any case.
+func hasURLStart(text string) bool {
+	for i := 0; i+4 <= len(text); i++ {
+		c := text[i] | 0x20
+		if c != 'h' && c != 'w' {
+			continue
+		}
+		w := text[i : i+4]
+		if strings.EqualFold(w, "http") || strings.EqualFold(w, "www.") {
+			return true
+		}
+	}
+	return false
 }
 
 // maxUnescapes bounds how many layers of HTML escaping are decoded: scraped

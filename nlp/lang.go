@@ -1,6 +1,10 @@
 package nlp
 
 import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
 	"github.com/blevesearch/snowballstem"
 	"github.com/blevesearch/snowballstem/danish"
 	"github.com/blevesearch/snowballstem/dutch"
@@ -26,17 +30,50 @@ var snowballStemmers = map[string]func(*snowballstem.Env) bool{
 	"tr": turkish.Stem,
 }
 
+// stemmers caches one stemmer function per language.
+var stemmers = func() map[string]func(string) string {
+	m := map[string]func(string) string{"en": cached(Stem)}
+	for lang, f := range snowballStemmers {
+		m[lang] = cached(func(w string) string {
+			env := snowballstem.NewEnv(w)
+			f(env)
+			return env.Current()
+		})
+	}
+	return m
+}()
+
 // stemmerFor returns the Snowball stemmer of a language, English for "en"
 // or any language without one.
 func stemmerFor(lang string) func(string) string {
-	f, ok := snowballStemmers[lang]
-	if !ok {
-		return Stem
+	if f, ok := stemmers[lang]; ok {
+		return f
 	}
+	return stemmers["en"]
+}
+
+// maxCachedStems bounds each language's stem cache; customer text has a
+// vocabulary of some tens of thousands of words, and past the bound words
+// are stemmed afresh.
+const maxCachedStems = 1 << 17
+
+// cached memoises a stemmer: Snowball costs more per word than everything
+// else the sentiment model does, and the same words recur endlessly.
+func cached(stem func(string) string) func(string) string {
+	var (
+		m sync.Map
+		n atomic.Int64
+	)
 	return func(w string) string {
-		env := snowballstem.NewEnv(w)
-		f(env)
-		return env.Current()
+		if s, ok := m.Load(w); ok {
+			return s.(string)
+		}
+		s := stem(w)
+		if n.Load() < maxCachedStems {
+			n.Add(1)
+			m.Store(strings.Clone(w), s)
+		}
+		return s
 	}
 }
 
