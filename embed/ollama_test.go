@@ -231,6 +231,56 @@ func TestEmbedSurvivesServerRestart(t *testing.T) {
 	}
 }
 
+// TestEmbedRidesOutRestartMidCall kills the managed server while one Embed
+// call is sending its batches and starts a new one: the retries carry the
+// call across the gap, and every vector still equals the reference.
+func TestEmbedRidesOutRestartMidCall(t *testing.T) {
+	cfg := testServerConfig(t)
+	s := startOllama(t, cfg)
+	c, err := NewClient(s.Host(), testModelName, WithBatchSize(16), WithRetry(12, 100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := createTestModel(t, c)
+	texts := sampleTweets(t, 2000)
+	if _, err := c.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		vecs []attune.Vector
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		vecs, err := c.Embed(t.Context(), texts)
+		done <- result{vecs, err}
+	}()
+	time.Sleep(300 * time.Millisecond) // some batches answered, most not
+	if err := kill(s.cmd.Process); err != nil {
+		t.Fatal(err)
+	}
+	<-s.Done()
+	select {
+	case r := <-done:
+		t.Fatalf("Embed finished before the server died (%v); the test needs a longer run", r.err)
+	default:
+	}
+	s2 := startOllama(t, cfg)
+	if !s2.Managed() {
+		t.Fatal("EnsureServer did not start a new server")
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("Embed across the restart: %v", r.err)
+	}
+	for i, v := range r.vecs {
+		if d := maxAbsDiff(v, m.Embed(texts[i])); d > 1e-5 {
+			t.Fatalf("text %d differs from the reference by %.2g after the restart", i, d)
+		}
+	}
+}
+
 func TestModelReplacedWithOtherDimension(t *testing.T) {
 	s := startOllama(t, testServerConfig(t))
 	builder, err := NewClient(s.Host(), testModelName)
