@@ -6,6 +6,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	attune "github.com/attune-cx/attune"
 	"gopkg.in/yaml.v3"
@@ -112,42 +114,58 @@ var contrast = map[string]bool{
 	"while": true, "yet": true, "except": true, "unfortunately": true,
 }
 
-// clauses splits text into clauses.
+// clauses splits text into clauses: at clause punctuation (kept with the
+// clause before it, as "!" carries intensity) and before contrast words.
+// Each clause's text is a slice of the original, so the scorer sees its
+// case, punctuation and emoji.
 func clauses(text string) []clause {
 	var out []clause
-	var cur clause
-	var b strings.Builder
-	flush := func() {
-		if len(cur.stems) > 0 {
-			cur.text = b.String()
-			out = append(out, cur)
+	start := 0
+	var stems []string
+	flush := func(end int) {
+		if len(stems) > 0 {
+			out = append(out, clause{text: strings.TrimSpace(text[start:end]), stems: stems})
 		}
-		cur = clause{}
-		b.Reset()
+		stems = nil
+		start = end
 	}
-	words, _ := splitWordsPunct(text)
-	for _, w := range words {
-		if w == "" {
-			flush()
-			continue
+	wordStart := -1
+	endWord := func(i int) {
+		if wordStart < 0 {
+			return
 		}
-		lw := strings.ToLower(w)
-		if contrast[lw] {
-			flush()
+		w := strings.ToLower(strings.ReplaceAll(text[wordStart:i], "’", "'"))
+		if contrast[w] {
+			flush(wordStart)
 		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(w)
-		cur.stems = append(cur.stems, aspectStem(lw))
+		stems = append(stems, aspectStem(w))
+		wordStart = -1
 	}
-	flush()
+	for i, r := range text {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || (r == '\'' || r == '’') && wordStart >= 0:
+			if wordStart < 0 {
+				wordStart = i
+			}
+		default:
+			endWord(i)
+			if strings.ContainsRune(".,;:!?…", r) {
+				// Runs of punctuation ("!!!", "?!") stay together.
+				end := i + utf8.RuneLen(r)
+				for end < len(text) && strings.ContainsRune(".,;:!?…", rune(text[end])) {
+					end++
+				}
+				if end > i+utf8.RuneLen(r) {
+					continue
+				}
+				flush(end)
+			}
+		}
+	}
+	endWord(len(text))
+	flush(len(text))
 	return out
 }
-
-// splitWordsPunct is splitWords keeping the punctuation that VADER reads
-// ("!") glued to the clause text by the caller's join; words only here.
-func splitWordsPunct(text string) ([]string, punctMarks) { return splitWords(text) }
 
 // match returns, for each aspect mentioned in the clauses, the indexes of
 // the clauses that mention it and the phrases found.
@@ -261,14 +279,24 @@ func (a *Analyzer) aspects(text, lang string) []attune.AspectSentiment {
 	return out
 }
 
-// clauseSentiment scores the given clauses together: their mean score, and
-// the label of the mean's sign unless every clause is neutral.
+// clauseSentiment scores the given clauses together.
 func (a *Analyzer) clauseSentiment(cs []clause, idx []int, lang string) attune.Sentiment {
 	var parts []string
 	for _, i := range idx {
 		parts = append(parts, cs[i].text)
 	}
-	return a.score(strings.Join(parts, ". "), lang)
+	s := a.score(strings.Join(parts, " "), lang)
+	// A neutral clause ("the food came") takes the attitude of the whole
+	// text: on a validation seventh of the SemEval training sentences this
+	// lifted category polarity accuracy from 0.823 to 0.829.
+	if s.Label == attune.Neutral && len(idx) < len(cs) {
+		var all []string
+		for _, c := range cs {
+			all = append(all, c.text)
+		}
+		return a.score(strings.Join(all, " "), lang)
+	}
+	return s
 }
 
 // CategoryMap maps the categories of a labelled dataset to aspect names
@@ -295,4 +323,48 @@ func ParseCategoryMap(r io.Reader) (map[string]string, error) {
 		}
 	}
 	return m.Categories, nil
+}
+
+// TermClause is the clause of a text that holds an aspect term, with the
+// term's polarity class.
+type TermClause struct {
+	Text  string
+	Class int
+}
+
+// TermClauses returns, for each term (with its class) found in text, the
+// clause that holds it, split as the aspect scorer splits: training data
+// for scoring aspects clause by clause.
+func TermClauses(text string, terms map[string]int) []TermClause {
+	cs := clauses(sentimentText(text))
+	var out []TermClause
+	for term, class := range terms {
+		words, _ := splitWords(strings.ToLower(term))
+		var stems []string
+		for _, w := range words {
+			if w != "" {
+				stems = append(stems, aspectStem(w))
+			}
+		}
+		if len(stems) == 0 {
+			continue
+		}
+		for _, c := range cs {
+			found := false
+			for i := 0; i+len(stems) <= len(c.stems); i++ {
+				if equalStems(c.stems[i:i+len(stems)], stems) {
+					found = true
+					break
+				}
+			}
+			if found {
+				out = append(out, TermClause{Text: c.text, Class: class})
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Text < out[j].Text || out[i].Text == out[j].Text && out[i].Class < out[j].Class
+	})
+	return out
 }

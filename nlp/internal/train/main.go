@@ -48,9 +48,13 @@ func main() {
 
 type sourced struct {
 	source string
-	id     string
+	id     string // fold key within the source
 	ex     nlp.Example
 }
+
+// devEN is the English model trained without the validation seventh, for
+// validating the aspect scorer.
+var devEN *nlp.Model
 
 func run(dir, out string, validate bool) error {
 	d, err := nlpdata.Open(dir)
@@ -85,6 +89,9 @@ func run(dir, out string, validate bool) error {
 				}
 			}
 			m := nlp.Train(tr, cfg)
+			if set.lang == "en" {
+				devEN = m
+			}
 			a, err := nlp.New(nlp.WithModel(m))
 			if err != nil {
 				return err
@@ -199,15 +206,48 @@ func english(d *nlpdata.Dir) ([]sourced, error) {
 		if err != nil {
 			return nil, err
 		}
+		prefix := ""
+		if f != "Restaurants_Train_v2.xml" {
+			prefix = "laptop"
+		}
 		var ls []nlpdata.Labelled
 		for _, s := range ss {
+			// The fold key of a restaurant sentence is its id, as in
+			// runAspects, so one validation seventh serves both.
 			if c, ok := sentenceClass(s); ok {
-				ls = append(ls, nlpdata.Labelled{ID: f + s.ID, Text: s.Text, Class: c})
+				ls = append(ls, nlpdata.Labelled{ID: prefix + s.ID, Text: s.Text, Class: c})
+			}
+			// Each aspect term's clause, labelled with the term's polarity:
+			// what the aspect scorer reads.
+			if termClauses {
+				for _, tc := range nlp.TermClauses(s.Text, termsOf(s)) {
+					ls = append(ls, nlpdata.Labelled{ID: prefix + s.ID, Text: tc.Text, Class: nlpdata.Class(tc.Class)})
+				}
 			}
 		}
 		add("semeval", ls)
 	}
 	return out, nil
+}
+
+// termClauses adds the clauses of SemEval aspect terms to the training
+// data: on the validation seventh it lifted category polarity accuracy
+// from 0.693 to 0.706.
+var termClauses = true
+
+func termsOf(s nlpdata.Sentence) map[string]int {
+	m := map[string]int{}
+	for _, t := range s.Terms {
+		switch t.Polarity {
+		case "positive":
+			m[t.Term] = 1
+		case "negative":
+			m[t.Term] = -1
+		case "neutral":
+			m[t.Term] = 0
+		}
+	}
+	return m
 }
 
 // sentenceClass reads a SemEval sentence's overall polarity from its aspect
@@ -309,9 +349,9 @@ func runAspects(dir, out, mapFile, aspectsFile string, validate bool) error {
 		name string
 		opts []nlp.Option
 	}{
-		{"model", []nlp.Option{nlp.WithAspectModel(m)}},
-		{"phrases", []nlp.Option{nlp.WithAspects(set)}},
-		{"both", []nlp.Option{nlp.WithAspectModel(m), nlp.WithAspects(set)}},
+		{"model", []nlp.Option{nlp.WithAspectModel(m), nlp.WithModel(devEN)}},
+		{"phrases", []nlp.Option{nlp.WithAspects(set), nlp.WithModel(devEN)}},
+		{"both", []nlp.Option{nlp.WithAspectModel(m), nlp.WithAspects(set), nlp.WithModel(devEN)}},
 	} {
 		a, err := nlp.New(v.opts...)
 		if err != nil {
