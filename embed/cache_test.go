@@ -244,3 +244,19 @@ func TestEmbedBoundsRequestsInFlight(t *testing.T) {
 		}
 	}
 }
+
+func TestSpaceNamesTheModelVersion(t *testing.T) {
+	f := newFakeOllama(t, nil)
+	c := newTestClient(t, f.URL)
+	sp, err := c.Space(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Space{Model: "attune-test", Digest: "sha256:1111", Dim: fakeDim}); sp != want {
+		t.Errorf("Space = %+v, want %+v", sp, want)
+	}
+	f.digest.Store("sha256:2222") // the model was rebuilt
+	if sp2, err := c.Space(t.Context()); err != nil || sp2 == sp {
+		t.Errorf("after a rebuild Space = %+v, %v; want a new digest", sp2, err)
+	}
+}

@@ -414,6 +414,33 @@ func (c *Client) Check(ctx context.Context) (dim int, err error) {
 	return len(vecs[0]), nil
 }
 
+// Space identifies the vector space of a client's vectors: vectors of two
+// different Spaces must not be compared, so a store records the Space with
+// its vectors and re-embeds when the configured one differs.
+type Space struct {
+	// Model is the model's name as configured, e.g. "attune-embed".
+	Model string `json:"model"`
+	// Digest is the model's digest on the server; a model rebuilt under
+	// the same name (new corpus, new layout) gets a new one.
+	Digest string `json:"digest"`
+	// Dim is the dimension of the served vectors.
+	Dim int `json:"dim"`
+}
+
+// Space checks the model as Check does and returns its identity.
+func (c *Client) Space(ctx context.Context) (Space, error) {
+	c.digest.Store(nil) // ask the server again: the model may be new
+	digest, err := c.modelDigest(ctx)
+	if err != nil {
+		return Space{}, err
+	}
+	dim, err := c.Check(ctx)
+	if err != nil {
+		return Space{}, err
+	}
+	return Space{Model: c.model, Digest: digest, Dim: dim}, nil
+}
+
 // HasModel reports whether the server has a model called name.
 func (c *Client) HasModel(ctx context.Context, name string) (bool, error) {
 	err := c.call(ctx, func(ctx context.Context) error {
