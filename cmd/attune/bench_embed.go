@@ -40,6 +40,7 @@ type benchEmbedResult struct {
 	CacheReplayTextsPerSec float64          `json:"cache_replay_texts_per_sec"`
 	ThroughputTexts        int              `json:"throughput_texts"`
 	Rounds                 int              `json:"rounds"`
+	InFlight               int              `json:"in_flight"`
 	Threads                int              `json:"threads"`
 	Seeds                  int              `json:"seeds"`
 	ModelTrainSeconds      float64          `json:"model_train_seconds,omitempty"`
@@ -65,6 +66,8 @@ func benchEmbedCmd(g *globals) *cobra.Command {
 		singles int
 		seeds   int
 		batch   int
+		flight  int
+		quick   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "embed",
@@ -90,7 +93,8 @@ the current code exists), and measures in one run:
 				batch = cfg.Embed.BatchSize
 			}
 			res, err := runBenchEmbed(cmd.Context(), cfg, log, benchEmbedOpts{
-				n: n, rounds: rounds, singles: singles, seeds: seeds, batch: batch, progress: cmd.ErrOrStderr(),
+				n: n, rounds: rounds, singles: singles, seeds: seeds, batch: batch, inFlight: flight,
+				throughputOnly: quick, progress: cmd.ErrOrStderr(),
 			})
 			if err != nil {
 				return err
@@ -111,17 +115,20 @@ the current code exists), and measures in one run:
 	f.IntVar(&singles, "single", 256, "texts sent one per call")
 	f.IntVar(&seeds, "seeds", 5, "k-means seeds averaged")
 	f.IntVar(&batch, "batch", 0, "texts per request (default embed.batch_size)")
+	f.IntVar(&flight, "in-flight", embed.DefaultMaxInFlight, "requests Attune's client keeps open at once")
+	f.BoolVar(&quick, "throughput-only", false, "skip the cluster quality measurements")
 	return cmd
 }
 
 type benchEmbedOpts struct {
-	n, rounds, singles, seeds, batch int
-	progress                         io.Writer
+	n, rounds, singles, seeds, batch, inFlight int
+	throughputOnly                             bool
+	progress                                   io.Writer
 }
 
 func runBenchEmbed(ctx context.Context, cfg *Config, log *slog.Logger, o benchEmbedOpts) (*benchEmbedResult, error) {
 	start := time.Now()
-	res := &benchEmbedResult{Model: cfg.Embed.Model, Batch: o.batch, Threads: cfg.Embed.Threads, Seeds: o.seeds, Rounds: o.rounds}
+	res := &benchEmbedResult{Model: cfg.Embed.Model, Batch: o.batch, InFlight: o.inFlight, Threads: cfg.Embed.Threads, Seeds: o.seeds, Rounds: o.rounds}
 	step := func(format string, args ...any) { fmt.Fprintf(o.progress, "bench embed: "+format+"\n", args...) }
 
 	port, err := embFreePort()
@@ -147,7 +154,7 @@ func runBenchEmbed(ctx context.Context, cfg *Config, log *slog.Logger, o benchEm
 	newClient := func(opts ...embed.Option) (*embed.Client, error) {
 		base := []embed.Option{
 			embed.WithBatchSize(o.batch), embed.WithTimeout(cfg.Embed.Timeout),
-			embed.WithThreads(cfg.Embed.Threads), embed.WithLogger(log),
+			embed.WithThreads(cfg.Embed.Threads), embed.WithLogger(log), embed.WithMaxInFlight(o.inFlight),
 		}
 		if cfg.Embed.Model == ownModel {
 			base = append(base, embed.WithChunker(wordvec.Split))
@@ -232,6 +239,12 @@ func runBenchEmbed(ctx context.Context, cfg *Config, log *slog.Logger, o benchEm
 	res.CacheReplayTextsPerSec = float64(len(texts)) / d.Seconds()
 	res.CacheReplaySpeedup = res.CacheReplayTextsPerSec / res.AttuneTextsPerSec
 	step("cache replay %.0f texts/s (%.0f×)", res.CacheReplayTextsPerSec, res.CacheReplaySpeedup)
+
+	if o.throughputOnly {
+		res.Seconds = time.Since(start).Seconds()
+		res.PeakRSSMiB = peakRSSMiB()
+		return res, nil
+	}
 
 	// Cluster quality of the served vectors against TF-IDF.
 	bank, err := embReadCSVColumns(filepath.Join(cfg.Model.DatasetsDir, "banking77", "test.csv"), "text", "category")
