@@ -281,6 +281,45 @@ func TestEmbedRidesOutRestartMidCall(t *testing.T) {
 	}
 }
 
+// TestLongTextsAreChunkedNotTruncated sends texts longer than the model's
+// context through a real server: every piece of wordvec.Split is embedded
+// (the server answers as the reference does for each), and the text's
+// vector is their length-weighted mean, not the embedding of its head.
+func TestLongTextsAreChunkedNotTruncated(t *testing.T) {
+	s := startOllama(t, testServerConfig(t))
+	c, err := NewClient(s.Host(), testModelName, WithChunker(wordvec.Split))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := createTestModel(t, c)
+	tweets := airlineTweets(t)
+	// A complaint thread: 120 tweets in one text, several contexts long.
+	long := strings.Join(tweets[1000:1120], " ")
+	short := tweets[5]
+	if n := len(wordvec.Split(long)); n < 2 {
+		t.Fatalf("test text fits in one piece (%d)", n)
+	}
+	vecs, err := c.Embed(t.Context(), []string{long, short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := make([]float64, m.ServedDim())
+	for _, p := range wordvec.Split(long) {
+		for j, x := range m.Embed(p) {
+			sum[j] += float64(len(p)) * float64(x)
+		}
+	}
+	if d := maxAbsDiff(vecs[0], normalize(sum)); d > 1e-5 {
+		t.Errorf("long text differs from the weighted mean of its pieces by %.2g", d)
+	}
+	if d := maxAbsDiff(vecs[0], m.Embed(long)); d < 1e-3 {
+		t.Errorf("long text came back as the embedding of its first piece (diff %.2g): truncated", d)
+	}
+	if d := maxAbsDiff(vecs[1], m.Embed(short)); d > 1e-5 {
+		t.Errorf("short text differs from the reference by %.2g", d)
+	}
+}
+
 func TestModelReplacedWithOtherDimension(t *testing.T) {
 	s := startOllama(t, testServerConfig(t))
 	builder, err := NewClient(s.Host(), testModelName)
