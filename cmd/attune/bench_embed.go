@@ -43,6 +43,7 @@ type benchEmbedResult struct {
 	InFlight               int              `json:"in_flight"`
 	Threads                int              `json:"threads"`
 	Seeds                  int              `json:"seeds"`
+	NInit                  int              `json:"n_init"`
 	ModelTrainSeconds      float64          `json:"model_train_seconds,omitempty"`
 	OllamaVersion          string           `json:"ollama_version"`
 	Seconds                float64          `json:"seconds"`
@@ -67,6 +68,7 @@ func benchEmbedCmd(g *globals) *cobra.Command {
 		seeds   int
 		batch   int
 		flight  int
+		nInit   int
 		quick   bool
 	)
 	cmd := &cobra.Command{
@@ -94,7 +96,7 @@ the current code exists), and measures in one run:
 			}
 			res, err := runBenchEmbed(cmd.Context(), cfg, log, benchEmbedOpts{
 				n: n, rounds: rounds, singles: singles, seeds: seeds, batch: batch, inFlight: flight,
-				throughputOnly: quick, progress: cmd.ErrOrStderr(),
+				nInit: nInit, throughputOnly: quick, progress: cmd.ErrOrStderr(),
 			})
 			if err != nil {
 				return err
@@ -117,18 +119,19 @@ the current code exists), and measures in one run:
 	f.IntVar(&batch, "batch", 0, "texts per request (default embed.batch_size)")
 	f.IntVar(&flight, "in-flight", embed.DefaultMaxInFlight, "requests Attune's client keeps open at once")
 	f.BoolVar(&quick, "throughput-only", false, "skip the cluster quality measurements")
+	f.IntVar(&nInit, "n-init", 1, "k-means++ restarts per seed, lowest inertia kept (scikit-learn's n_init; the recipe note used 10)")
 	return cmd
 }
 
 type benchEmbedOpts struct {
-	n, rounds, singles, seeds, batch, inFlight int
+	n, rounds, singles, seeds, batch, inFlight, nInit int
 	throughputOnly                             bool
 	progress                                   io.Writer
 }
 
 func runBenchEmbed(ctx context.Context, cfg *Config, log *slog.Logger, o benchEmbedOpts) (*benchEmbedResult, error) {
 	start := time.Now()
-	res := &benchEmbedResult{Model: cfg.Embed.Model, Batch: o.batch, InFlight: o.inFlight, Threads: cfg.Embed.Threads, Seeds: o.seeds, Rounds: o.rounds}
+	res := &benchEmbedResult{Model: cfg.Embed.Model, Batch: o.batch, InFlight: o.inFlight, Threads: cfg.Embed.Threads, Seeds: o.seeds, NInit: max(1, o.nInit), Rounds: o.rounds}
 	step := func(format string, args ...any) { fmt.Fprintf(o.progress, "bench embed: "+format+"\n", args...) }
 
 	port, err := embFreePort()
@@ -251,7 +254,7 @@ func runBenchEmbed(ctx context.Context, cfg *Config, log *slog.Logger, o benchEm
 	if err != nil {
 		return nil, err
 	}
-	if res.Banking77, err = benchClusters(ctx, emb, bank[0], bank[1], 77, o.seeds); err != nil {
+	if res.Banking77, err = benchClusters(ctx, emb, bank[0], bank[1], 77, o.seeds, res.NInit); err != nil {
 		return nil, fmt.Errorf("banking77: %w", err)
 	}
 	step("banking77: NMI %.3f ARI %.3f (TF-IDF %.3f / %.3f)", res.Banking77.NMI, res.Banking77.ARI, res.Banking77.TFIDFNMI, res.Banking77.TFIDFARI)
@@ -262,7 +265,7 @@ func runBenchEmbed(ctx context.Context, cfg *Config, log *slog.Logger, o benchEm
 			negReasons = append(negReasons, tweets[2][i])
 		}
 	}
-	if res.AirlineNegative, err = benchClusters(ctx, emb, negTexts, negReasons, 9, o.seeds); err != nil {
+	if res.AirlineNegative, err = benchClusters(ctx, emb, negTexts, negReasons, 9, o.seeds, res.NInit); err != nil {
 		return nil, fmt.Errorf("airline negative: %w", err)
 	}
 	step("airline negative: NMI %.3f ARI %.3f (TF-IDF %.3f / %.3f)", res.AirlineNegative.NMI, res.AirlineNegative.ARI, res.AirlineNegative.TFIDFNMI, res.AirlineNegative.TFIDFARI)
@@ -303,7 +306,7 @@ func benchOwnModel(ctx context.Context, cfg *Config, log *slog.Logger, step func
 
 // benchClusters embeds texts through emb and clusters them with k-means,
 // and their TF-IDF vectors with the same k-means and seeds.
-func benchClusters(ctx context.Context, emb *embed.Client, texts, labels []string, k, seeds int) (benchClusterFigs, error) {
+func benchClusters(ctx context.Context, emb *embed.Client, texts, labels []string, k, seeds, nInit int) (benchClusterFigs, error) {
 	figs := benchClusterFigs{Texts: len(texts), K: k}
 	vecs, err := emb.Embed(ctx, texts)
 	if err != nil {
@@ -319,10 +322,10 @@ func benchClusters(ctx context.Context, emb *embed.Client, texts, labels []strin
 	sp, dim := embTfidf(texts)
 	for s := range seeds {
 		seed := uint64(s + 1)
-		a := embDenseKMeans(x, k, 1, seed)
+		a := embDenseKMeans(x, k, nInit, seed)
 		figs.NMI += embNmi(a, labels) / float64(seeds)
 		figs.ARI += embAri(a, labels) / float64(seeds)
-		b := embSparseKMeans(sp, dim, k, 1, seed)
+		b := embSparseKMeans(sp, dim, k, nInit, seed)
 		figs.TFIDFNMI += embNmi(b, labels) / float64(seeds)
 		figs.TFIDFARI += embAri(b, labels) / float64(seeds)
 	}
@@ -459,7 +462,7 @@ func printBenchEmbed(w io.Writer, r *benchEmbedResult) {
 		name string
 		f    benchClusterFigs
 	}{{"banking77 test", r.Banking77}, {"airline negative", r.AirlineNegative}} {
-		fmt.Fprintf(tw, "%s\t%d texts, k=%d, mean of %d seeds\n", c.name, c.f.Texts, c.f.K, r.Seeds)
+		fmt.Fprintf(tw, "%s\t%d texts, k=%d, mean of %d seeds, n_init %d\n", c.name, c.f.Texts, c.f.K, r.Seeds, r.NInit)
 		fmt.Fprintf(tw, "  served vectors\tNMI %.3f\tARI %.3f\n", c.f.NMI, c.f.ARI)
 		fmt.Fprintf(tw, "  TF-IDF\tNMI %.3f\tARI %.3f\n", c.f.TFIDFNMI, c.f.TFIDFARI)
 	}
