@@ -125,8 +125,8 @@ the current code exists), and measures in one run:
 
 type benchEmbedOpts struct {
 	n, rounds, singles, seeds, batch, inFlight, nInit int
-	throughputOnly                             bool
-	progress                                   io.Writer
+	throughputOnly                                    bool
+	progress                                          io.Writer
 }
 
 func runBenchEmbed(ctx context.Context, cfg *Config, log *slog.Logger, o benchEmbedOpts) (*benchEmbedResult, error) {
