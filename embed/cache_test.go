@@ -1,6 +1,7 @@
 package embed
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -258,5 +259,36 @@ func TestSpaceNamesTheModelVersion(t *testing.T) {
 	f.digest.Store("sha256:2222") // the model was rebuilt
 	if sp2, err := c.Space(t.Context()); err != nil || sp2 == sp {
 		t.Errorf("after a rebuild Space = %+v, %v; want a new digest", sp2, err)
+	}
+}
+
+func TestCacheConcurrentCallers(t *testing.T) {
+	texts := airlineTweets(t)[:400]
+	f := newFakeOllama(t, nil)
+	cache := openTestCache(t, filepath.Join(t.TempDir(), "cache.db"), 150)
+	c := newTestClient(t, f.URL, WithCache(cache), WithBatchSize(16))
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			part := texts[g*50 : g*50+200] // overlapping slices
+			vecs, err := c.Embed(t.Context(), part)
+			if err == nil {
+				for i, v := range vecs {
+					if maxAbsDiff(v, fakeVector(part[i], fakeDim)) != 0 {
+						err = fmt.Errorf("caller %d: vector %d belongs to another text", g, i)
+						break
+					}
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := cache.Len(); n > 150 {
+		t.Errorf("cache holds %d vectors, bound 150", n)
 	}
 }
