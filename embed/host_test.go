@@ -52,3 +52,24 @@ func TestServeEnv(t *testing.T) {
 		t.Errorf("serveEnv = %q, want %q", got, want)
 	}
 }
+
+func TestVersionOK(t *testing.T) {
+	tests := []struct {
+		v    string
+		want bool
+	}{
+		{"0.6.5", true},
+		{"0.3.0", true},
+		{"v0.12.1", true},
+		{"1.0.0-rc1", true},
+		{"0.0.0", true}, // source build
+		{"unknown", true},
+		{"0.2.8", false},
+		{"0.1.32", false},
+	}
+	for _, tt := range tests {
+		if got := versionOK(tt.v); got != tt.want {
+			t.Errorf("versionOK(%q) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,47 @@ import (
 // ErrNoServer means no Ollama answers at the configured address and none
 // could be started there.
 var ErrNoServer = errors.New("no ollama server")
+
+// ErrOldServer means the Ollama found is older than MinVersion.
+var ErrOldServer = errors.New("ollama too old")
+
+// MinVersion is the oldest Ollama release with /api/embed, which takes a
+// batch of inputs and returns normalised vectors. Source builds report
+// 0.0.0 and are accepted.
+const MinVersion = "0.3.0"
+
+// versionOK reports whether an Ollama reporting v is at least MinVersion.
+// A version that does not parse is accepted: a failed embed says more than
+// a guess.
+func versionOK(v string) bool {
+	parse := func(s string) (out [3]int, ok bool) {
+		s = strings.TrimPrefix(s, "v")
+		s, _, _ = strings.Cut(s, "-")
+		parts := strings.Split(s, ".")
+		if len(parts) < 2 || len(parts) > 3 {
+			return out, false
+		}
+		for i, p := range parts {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				return out, false
+			}
+			out[i] = n
+		}
+		return out, true
+	}
+	got, ok := parse(v)
+	if !ok || got == [3]int{} {
+		return true
+	}
+	want, _ := parse(MinVersion)
+	for i := range got {
+		if got[i] != want[i] {
+			return got[i] > want[i]
+		}
+	}
+	return true
+}
 
 const (
 	// defaultVersion is the Ollama release built when no binary exists.
@@ -125,6 +167,10 @@ func EnsureServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	if v, err := probe(ctx, base); err == nil {
+		if !versionOK(v) {
+			return nil, fmt.Errorf("%w: the server at %s is ollama %s, attune needs %s or later: upgrade it, or point ollama.host elsewhere",
+				ErrOldServer, base, v, MinVersion)
+		}
 		cfg.Logger.Info("using running ollama", "host", base.String(), "version", v)
 		return &Server{base: base, logger: cfg.Logger}, nil
 	} else if ctx.Err() != nil {

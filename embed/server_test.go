@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -196,5 +198,20 @@ func TestServeFailureReportsLog(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "address already in use") {
 		t.Errorf("error %q does not carry the server's reason", err)
+	}
+}
+
+func TestEnsureServerRejectsOldOllama(t *testing.T) {
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/version" {
+			w.Write([]byte(`{"version":"0.1.32"}`))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer old.Close()
+	_, err := EnsureServer(t.Context(), ServerConfig{Host: old.URL, Manage: true, CacheDir: t.TempDir()})
+	if !errors.Is(err, ErrOldServer) || !strings.Contains(err.Error(), "upgrade") {
+		t.Fatalf("EnsureServer = %v; want ErrOldServer naming the fix", err)
 	}
 }
