@@ -76,8 +76,8 @@ func benchEmbedCmd(g *globals) *cobra.Command {
 		Short: "Embedding throughput against plain /api/embed loops, cache replay, and cluster quality of the served vectors",
 		Long: `embed starts its own managed Ollama on a free loopback port (with its own
 models directory, so it never disturbs a running worker), registers the
-embedding model there (the project's own is trained first if no file for
-the current code exists), and measures in one run:
+embedding model there (the project's own is trained first if
+` + "`attune model build`" + ` has not cached its file yet), and measures in one run:
 
   - texts/s of Attune's embed.Client, of a plain loop of /api/embed calls
     with the same batch size, and of one text per call, on the same tweets;
@@ -275,14 +275,14 @@ func runBenchEmbed(ctx context.Context, cfg *Config, log *slog.Logger, o benchEm
 	return res, nil
 }
 
-// benchOwnModel returns the GGUF of the own model as the current code lays
-// it out, training it if no file exists (and how long that took).
+// benchOwnModel returns the GGUF of the own model for the configured
+// settings, the file `attune model build` caches, training it if missing
+// (and how long that took).
 func benchOwnModel(ctx context.Context, cfg *Config, log *slog.Logger, step func(string, ...any)) (string, time.Duration, error) {
-	base, err := modelPath(cfg)
+	path, err := modelPath(cfg)
 	if err != nil {
 		return "", 0, err
 	}
-	path := strings.TrimSuffix(base, ".gguf") + fmt.Sprintf("-layout%d.gguf", wordvec.LayoutVersion)
 	if _, err := os.Stat(path); err == nil {
 		return path, 0, nil
 	}

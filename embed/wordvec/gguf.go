@@ -18,26 +18,12 @@ const (
 	ffnDim    = 32
 	headCount = 2
 	ggufF32   = 0
-	// ggufQ4_0 is the kind of the all-zero weight matrices of the encoder
-	// block. Zero is exact in Q4_0 (scale 0), and ggml multiplies Q4_0
-	// matrices several times faster than F32 ones: with F32 weights four
-	// H×H zero matrices cost about 80 % of the server's time per text.
-	ggufQ4_0 = 2
-	// q4Block and q4BlockBytes are Q4_0's values and bytes per block.
-	q4Block      = 32
-	q4BlockBytes = 18
-
-	// LayoutVersion numbers the GGUF layout WriteGGUF produces. It changes
-	// when the same model gives a different file (2: Q4_0 zero weights,
-	// served dimension a multiple of 32), so that a file cached under the
-	// old layout is rebuilt.
-	LayoutVersion = 2
 
 	// ModelName is the general.name written into the GGUF.
 	ModelName = "attune-wordvec"
 )
 
-// WriteGGUF writes m as a one-block BERT GGUF that Ollama v0.6.5
+// WriteGGUF writes m as a one-block BERT GGUF (F32) that Ollama v0.6.5
 // serves through /api/embed with exactly Embed's result, up to float32
 // rounding.
 //
@@ -52,8 +38,7 @@ const (
 // variance 1, and LayerNorm with weight 1 and bias 0 returns it unchanged.
 // The last LayerNorm's weight is 0 beyond Dim, so the pooled vector is
 // λ·Σv followed by zeros, which normalises to Embed's. The attention and
-// feed-forward weights are zero (stored as Q4_0, which is exact for zero and
-// much cheaper to multiply), so the block adds nothing; special tokens
+// feed-forward weights are zero, so the block adds nothing; special tokens
 // and [UNK] have zero content. bos_token_id names [CLS]: llama.cpp
 // otherwise prepends bert-base's id 101, a word of this vocabulary.
 func (m *Model) WriteGGUF(w io.WriteSeeker) error {
@@ -76,7 +61,7 @@ func (m *Model) WriteGGUF(w io.WriteSeeker) error {
 	kv := ggml.KV{
 		"general.architecture":              "bert",
 		"general.name":                      ModelName,
-		"general.file_type":                 uint32(0), // F32 where values matter
+		"general.file_type":                 uint32(0), // all F32
 		"bert.block_count":                  uint32(1), // 0 aborts the runner
 		"bert.context_length":               uint32(ggufContextLength),
 		"bert.embedding_length":             uint32(h),
@@ -105,13 +90,6 @@ func (m *Model) WriteGGUF(w io.WriteSeeker) error {
 	t := func(name string, data io.WriterTo, shape ...uint64) ggml.Tensor {
 		return ggml.Tensor{Name: name, Kind: ggufF32, Shape: shape, WriterTo: data}
 	}
-	// z is an all-zero weight matrix in Q4_0: every byte zero, scale
-	// included. Its rows (the first shape value here, ne0 in ggml) must
-	// be a whole number of blocks, which ServedDim and ffnDim are.
-	z := func(name string, shape ...uint64) ggml.Tensor {
-		n := shape[0] * shape[1]
-		return ggml.Tensor{Name: name, Kind: ggufQ4_0, Shape: shape, WriterTo: zeroBytes(n / q4Block * q4BlockBytes)}
-	}
 	H, F := uint64(h), uint64(ffnDim)
 	tensors := []ggml.Tensor{
 		t("token_embd.weight", m.embeddingRows(), uint64(nTok), H),
@@ -119,19 +97,19 @@ func (m *Model) WriteGGUF(w io.WriteSeeker) error {
 		t("token_types.weight", zeros(2*h), 2, H),
 		t("token_embd_norm.weight", ones, H),
 		t("token_embd_norm.bias", zeros(h), H),
-		z("blk.0.attn_q.weight", H, H),
+		t("blk.0.attn_q.weight", zeros(h*h), H, H),
 		t("blk.0.attn_q.bias", zeros(h), H),
-		z("blk.0.attn_k.weight", H, H),
+		t("blk.0.attn_k.weight", zeros(h*h), H, H),
 		t("blk.0.attn_k.bias", zeros(h), H),
-		z("blk.0.attn_v.weight", H, H),
+		t("blk.0.attn_v.weight", zeros(h*h), H, H),
 		t("blk.0.attn_v.bias", zeros(h), H),
-		z("blk.0.attn_output.weight", H, H),
+		t("blk.0.attn_output.weight", zeros(h*h), H, H),
 		t("blk.0.attn_output.bias", zeros(h), H),
 		t("blk.0.attn_output_norm.weight", ones, H),
 		t("blk.0.attn_output_norm.bias", zeros(h), H),
-		z("blk.0.ffn_up.weight", F, H),
+		t("blk.0.ffn_up.weight", zeros(ffnDim*h), F, H),
 		t("blk.0.ffn_up.bias", zeros(ffnDim), F),
-		z("blk.0.ffn_down.weight", H, F),
+		t("blk.0.ffn_down.weight", zeros(h*ffnDim), H, F),
 		t("blk.0.ffn_down.bias", zeros(h), H),
 		t("blk.0.layer_output_norm.weight", float32s(lastNorm), H),
 		t("blk.0.layer_output_norm.bias", zeros(h), H),
@@ -267,15 +245,10 @@ func constant(n int, x float32) float32s {
 // zeros writes n float32 zeros without allocating them.
 type zeros int
 
-func (z zeros) WriteTo(w io.Writer) (int64, error) { return zeroBytes(4 * int64(z)).WriteTo(w) }
-
-// zeroBytes writes n zero bytes without allocating them.
-type zeroBytes int64
-
-func (z zeroBytes) WriteTo(w io.Writer) (int64, error) {
+func (z zeros) WriteTo(w io.Writer) (int64, error) {
 	var buf [4 * 1024]byte
 	var n int64
-	for left := int64(z); left > 0; {
+	for left := 4 * int64(z); left > 0; {
 		k, err := w.Write(buf[:min(left, int64(len(buf)))])
 		n += int64(k)
 		left -= int64(k)

@@ -39,11 +39,9 @@ type tokenIndex struct {
 
 // ServedDim is the embedding dimension Ollama reports for the GGUF of m: the
 // trained dimension plus three layout dimensions, rounded up to a multiple
-// of 32 so that the block's weight rows are whole Q4_0 blocks (see
-// WriteGGUF). Only the first Dim dimensions of a served vector are ever
-// non-zero.
+// of 8. Only the first Dim dimensions of a served vector are ever non-zero.
 func (m *Model) ServedDim() int {
-	return (m.Dim + layoutDims + q4Block - 1) / q4Block * q4Block
+	return (m.Dim + layoutDims + 7) / 8 * 8
 }
 
 // layoutDims are the extra dimensions of each GGUF row that keep the
