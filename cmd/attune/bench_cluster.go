@@ -39,6 +39,8 @@ type benchClusterResult struct {
 		Attune           clusterScore `json:"attune"`
 		AttuneFixedK     clusterScore `json:"attune_fixed_k"`
 		AttuneMiniBatch  clusterScore `json:"attune_minibatch"`
+		// KScores is the silhouette of every k the automatic choice tried.
+		KScores []cluster.KScore `json:"attune_k_scores"`
 		SklearnKMeans    clusterScore `json:"sklearn_kmeans"`
 		SklearnMiniBatch clusterScore `json:"sklearn_minibatch"`
 		SklearnVersion   string       `json:"sklearn_version"`
@@ -120,6 +122,7 @@ func benchClusterCmd(g *globals) *cobra.Command {
 		datasets string
 		child    bool
 		skip     []string
+		inits    int
 	)
 	cmd := &cobra.Command{
 		Use:   "cluster",
@@ -158,6 +161,9 @@ vectors are cached under the cache dir keyed by text hash):
 			emb := &benchEmbedder{cfg: cfg, log: log, cache: cache}
 			defer emb.Close()
 			ccfg := newApp(cfg, log).clusterConfig()
+			if inits > 0 {
+				ccfg.Inits = inits
+			}
 			if child {
 				return recluster100kChild(cmd.Context(), cmd.OutOrStdout(), datasets, an, emb, ccfg)
 			}
@@ -182,6 +188,7 @@ vectors are cached under the cache dir keyed by text hash):
 	cmd.Flags().StringVar(&python, "python", "/usr/bin/python3", "python with scikit-learn")
 	cmd.Flags().StringVar(&datasets, "datasets", "", "datasets directory (default: model.datasets_dir)")
 	cmd.Flags().StringSliceVar(&skip, "skip", nil, "parts to skip: airline,banking77,stability,fusion,recluster")
+	cmd.Flags().IntVar(&inits, "inits", 0, "k-means++ restarts per fit (default: the cluster config's)")
 	cmd.Flags().BoolVar(&child, "recluster-100k-child", false, "internal: run the 100k re-cluster and print its figures")
 	_ = cmd.Flags().MarkHidden("recluster-100k-child")
 	return cmd
@@ -283,6 +290,7 @@ func (b *clusterBench) airline(res *benchClusterResult, tweets []labeledPoint) e
 		return err
 	}
 	r.Attune = score(assignIDs(m, pts), truth, secs, m.K())
+	r.KScores = m.KScores
 	fixed := b.ccfg
 	fixed.K = m.K()
 	mf, secs, err := timedFit(b.ctx, pts, fixed, nil)
