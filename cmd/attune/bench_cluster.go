@@ -36,17 +36,17 @@ type clusterScore struct {
 // shape is fixed by the segment issue, extra keys explain the figures.
 type benchClusterResult struct {
 	AirlineNegative struct {
-		Attune           clusterScore `json:"attune"`
-		AttuneFixedK     clusterScore `json:"attune_fixed_k"`
-		AttuneMiniBatch  clusterScore `json:"attune_minibatch"`
+		Attune          clusterScore `json:"attune"`
+		AttuneFixedK    clusterScore `json:"attune_fixed_k"`
+		AttuneMiniBatch clusterScore `json:"attune_minibatch"`
 		// KScores is the silhouette of every k the automatic choice tried.
-		KScores []cluster.KScore `json:"attune_k_scores"`
-		SklearnKMeans    clusterScore `json:"sklearn_kmeans"`
-		SklearnMiniBatch clusterScore `json:"sklearn_minibatch"`
-		SklearnVersion   string       `json:"sklearn_version"`
-		Points           int          `json:"points"`
-		Dims             int          `json:"dims"`
-		Reasons          int          `json:"reasons"`
+		KScores          []cluster.KScore `json:"attune_k_scores"`
+		SklearnKMeans    clusterScore     `json:"sklearn_kmeans"`
+		SklearnMiniBatch clusterScore     `json:"sklearn_minibatch"`
+		SklearnVersion   string           `json:"sklearn_version"`
+		Points           int              `json:"points"`
+		Dims             int              `json:"dims"`
+		Reasons          int              `json:"reasons"`
 		// AllTweets clusters every tweet (as the demo does) and scores the
 		// negative ones.
 		AllTweets clusterScore `json:"all_tweets"`
