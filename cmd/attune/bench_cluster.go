@@ -154,12 +154,19 @@ vectors are cached under the cache dir keyed by text hash):
 			if err != nil {
 				return err
 			}
-			cache, err := loadVecCache(filepath.Join(cfg.cacheDir(), "bench", "cluster-vectors.bin"), ownModel)
+			emb := &benchEmbedder{cfg: cfg, log: log}
+			defer emb.Close()
+			// The cache is keyed by the model's digest too: a model rebuilt
+			// under the same name must not be measured with old vectors.
+			space, err := emb.start(cmd.Context())
 			if err != nil {
 				return err
 			}
-			emb := &benchEmbedder{cfg: cfg, log: log, cache: cache}
-			defer emb.Close()
+			cache, err := loadVecCache(filepath.Join(cfg.cacheDir(), "bench", "cluster-vectors.bin"), space.Model+"@"+space.Digest)
+			if err != nil {
+				return err
+			}
+			emb.cache = cache
 			ccfg := newApp(cfg, log).clusterConfig()
 			if inits > 0 {
 				ccfg.Inits = inits

@@ -27,7 +27,7 @@ import (
 )
 
 // vecCache keeps embeddings of the bench texts on disk, keyed by the SHA-256
-// of the embedded text and the model name, so that repeated bench runs do not
+// of the model's name and digest and the embedded text, so that repeated bench runs do not
 // spend two minutes re-embedding the same 25k texts. A vector is only ever
 // what the model served for that exact text.
 type vecCache struct {
@@ -95,7 +95,7 @@ func (c *vecCache) append(keys [][32]byte, vecs []attune.Vector) error {
 }
 
 // benchEmbedder embeds through the project's own model on a managed Ollama
-// that it starts on a free loopback port only when the cache misses.
+// on a free loopback port, reading the vector cache first.
 type benchEmbedder struct {
 	cfg   *Config
 	log   *slog.Logger
@@ -121,26 +121,29 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func (b *benchEmbedder) start(ctx context.Context) error {
+// start runs a managed Ollama on a free loopback port and returns the
+// identity of the model it serves.
+func (b *benchEmbedder) start(ctx context.Context) (embed.Space, error) {
 	host, err := freePort()
 	if err != nil {
-		return err
+		return embed.Space{}, err
 	}
 	srv, err := embed.EnsureServer(ctx, embed.ServerConfig{Host: host, Manage: true, CacheDir: b.cfg.cacheDir(), Logger: b.log})
 	if err != nil {
-		return fmt.Errorf("start ollama: %w", err)
+		return embed.Space{}, fmt.Errorf("start ollama: %w", err)
 	}
 	b.srv = srv
 	cl, err := embed.NewClient(srv.Host(), ownModel, embed.WithThreads(1), embed.WithLogger(b.log),
 		embed.WithMissingModelHint("run `attune model build`"))
 	if err != nil {
-		return err
+		return embed.Space{}, err
 	}
-	if _, err := cl.Check(ctx); err != nil {
-		return fmt.Errorf("embedding model: %w", err)
+	space, err := cl.Space(ctx)
+	if err != nil {
+		return embed.Space{}, fmt.Errorf("embedding model: %w", err)
 	}
 	b.cl = cl
-	return nil
+	return space, nil
 }
 
 // Embed returns one vector per text, from the cache or the model.
@@ -164,11 +167,6 @@ func (b *benchEmbedder) Embed(ctx context.Context, texts []string) ([]attune.Vec
 		}
 	}
 	if len(missTexts) > 0 {
-		if b.cl == nil {
-			if err := b.start(ctx); err != nil {
-				return nil, err
-			}
-		}
 		b.log.Info("embedding texts not in the bench cache", "texts", len(missTexts))
 		start := time.Now()
 		const chunk = 2000
