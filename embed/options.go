@@ -39,7 +39,9 @@ const (
 	// DefaultMaxInFlight is the number of requests one Embed call keeps
 	// open. Ollama computes one text at a time; a second request lets the
 	// server parse and queue the next batch while the runner works on this
-	// one, and the client decode the last answer meanwhile.
+	// one, and the client decode the last answer meanwhile. Measured with
+	// `attune bench embed --in-flight N`: 2 gave 1.04-1.05× a plain
+	// sequential loop, 1 gave 0.89-1.01×, 3 no more than 2.
 	DefaultMaxInFlight = 2
 	// maxBackoff caps the wait between two attempts.
 	maxBackoff = 30 * time.Second
