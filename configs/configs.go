@@ -9,3 +9,9 @@ import _ "embed"
 //
 //go:embed attune.yaml
 var Default []byte
+
+// Aspects is configs/aspects.yaml: the CX aspects the nlp stage finds,
+// matched on stems and phrases. Users point nlp.aspects_file at their own.
+//
+//go:embed aspects.yaml
+var Aspects []byte

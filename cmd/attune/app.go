@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/attune-cx/attune/cluster"
+	"github.com/attune-cx/attune/configs"
 	"github.com/attune-cx/attune/embed"
+	"github.com/attune-cx/attune/embed/wordvec"
 	"github.com/attune-cx/attune/index"
 	"github.com/attune-cx/attune/ingest"
 	"github.com/attune-cx/attune/nlp"
@@ -34,6 +37,8 @@ type app struct {
 	store  *cluster.Store
 	ix     *index.Index
 	nlp    *nlp.Analyzer
+	// redactor removes personal data before anything is stored; nil = off.
+	redactor *nlp.Redactor
 
 	closers []func()
 }
@@ -116,7 +121,10 @@ func (a *app) ensureStreams(ctx context.Context) (jetstream.Consumer, error) {
 // startEmbedding finds or starts Ollama and checks the model. With build set,
 // a missing own model is built and registered; otherwise it is an error that
 // names the command that fixes it.
-func (a *app) startEmbedding(ctx context.Context, build bool) error {
+//
+// With cache, vectors are cached on disk under data_dir (embed.cache); only
+// one process may hold that file, so only the worker and the demo ask.
+func (a *app) startEmbedding(ctx context.Context, build, cache bool) error {
 	scfg := embed.ServerConfig{
 		Host:     a.cfg.Ollama.Host,
 		Manage:   a.cfg.Ollama.Manage,
@@ -146,12 +154,27 @@ func (a *app) startEmbedding(ctx context.Context, build bool) error {
 	}
 	opts := []embed.Option{
 		embed.WithBatchSize(a.cfg.Embed.BatchSize),
+		embed.WithBatchChars(a.cfg.Embed.BatchChars),
+		embed.WithMaxInFlight(a.cfg.Embed.MaxInFlight),
 		embed.WithTimeout(a.cfg.Embed.Timeout),
 		embed.WithThreads(a.cfg.Embed.Threads),
 		embed.WithLogger(a.log),
 	}
 	if a.cfg.Embed.Model == ownModel {
-		opts = append(opts, embed.WithMissingModelHint("run `attune model build`"))
+		// Long texts are split under the own model's 510-piece context and
+		// combined, never truncated.
+		opts = append(opts, embed.WithMissingModelHint("run `attune model build`"), embed.WithChunker(wordvec.Split))
+	}
+	if cache && a.cfg.Embed.Cache {
+		if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+			return fmt.Errorf("create data dir: %w", err)
+		}
+		c, err := embed.OpenCache(filepath.Join(a.cfg.DataDir, "embed-cache.db"), a.cfg.Embed.CacheEntries)
+		if err != nil {
+			return fmt.Errorf("open vector cache: %w", err)
+		}
+		a.onClose(func() { _ = c.Close() })
+		opts = append(opts, embed.WithCache(c))
 	}
 	emb, err := embed.NewClient(srv.Host(), a.cfg.Embed.Model, opts...)
 	if err != nil {
@@ -225,12 +248,50 @@ func (a *app) openStores() error {
 	}
 	a.ix = ix
 	a.onClose(func() { _ = ix.Close() })
-	an, err := nlp.New()
+	an, red, err := newNLP(a.cfg.NLP)
 	if err != nil {
-		return fmt.Errorf("nlp: %w", err)
+		return err
 	}
-	a.nlp = an
+	a.nlp, a.redactor = an, red
 	return nil
+}
+
+// newNLP builds the analyzer (aspects from nlp.aspects_file or the built-in
+// set, sentiment model or lexicon) and the redactor (nil when nlp.redact is
+// empty).
+func newNLP(cfg NLPConfig) (*nlp.Analyzer, *nlp.Redactor, error) {
+	aspects := configs.Aspects
+	if cfg.AspectsFile != "" {
+		b, err := os.ReadFile(cfg.AspectsFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("nlp aspects: %w", err)
+		}
+		aspects = b
+	}
+	set, err := nlp.ParseAspectsBytes(aspects)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nlp aspects: %w", err)
+	}
+	opts := []nlp.Option{nlp.WithAspects(set)}
+	if cfg.Sentiment == "lexicon" {
+		opts = append(opts, nlp.WithLexiconOnly())
+	}
+	an, err := nlp.New(opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nlp: %w", err)
+	}
+	if len(cfg.Redact) == 0 {
+		return an, nil, nil
+	}
+	kinds := make([]nlp.PII, len(cfg.Redact))
+	for i, k := range cfg.Redact {
+		kinds[i] = nlp.PII(k)
+	}
+	red, err := nlp.NewRedactor(kinds...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nlp redaction: %w", err)
+	}
+	return an, red, nil
 }
 
 func (a *app) clusterConfig() cluster.Config {
@@ -244,6 +305,10 @@ func (a *app) clusterConfig() cluster.Config {
 		Seed:       c.Seed,
 		Weights:    cluster.Weights{Embedding: c.Weights.Embedding, Sentiment: c.Weights.Sentiment, Behavior: c.Weights.Behavior},
 		TopTerms:   c.TopTerms,
+		Algorithm:  c.Algorithm,
+		Inits:      c.Inits,
+		BatchSize:  c.BatchSize,
+		Attributes: c.Attributes,
 	}.WithDefaults()
 }
 

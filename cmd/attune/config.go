@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/attune-cx/attune/nlp"
 
 	"github.com/attune-cx/attune/configs"
 )
@@ -25,6 +28,7 @@ type Config struct {
 	NATS     NATSConfig    `yaml:"nats"`
 	Ollama   OllamaConfig  `yaml:"ollama"`
 	Embed    EmbedConfig   `yaml:"embed"`
+	NLP      NLPConfig     `yaml:"nlp"`
 	Model    ModelConfig   `yaml:"model"`
 	Cluster  ClusterConfig `yaml:"cluster"`
 }
@@ -55,10 +59,20 @@ type OllamaConfig struct {
 }
 
 type EmbedConfig struct {
-	Model     string        `yaml:"model"`
-	BatchSize int           `yaml:"batch_size"`
-	Timeout   time.Duration `yaml:"timeout"`
-	Threads   int           `yaml:"threads"`
+	Model        string        `yaml:"model"`
+	BatchSize    int           `yaml:"batch_size"`
+	Timeout      time.Duration `yaml:"timeout"`
+	Threads      int           `yaml:"threads"`
+	BatchChars   int           `yaml:"batch_chars"`
+	MaxInFlight  int           `yaml:"max_in_flight"`
+	Cache        bool          `yaml:"cache"`
+	CacheEntries int           `yaml:"cache_entries"`
+}
+
+type NLPConfig struct {
+	AspectsFile string   `yaml:"aspects_file"`
+	Sentiment   string   `yaml:"sentiment"`
+	Redact      []string `yaml:"redact"`
 }
 
 type ModelConfig struct {
@@ -78,6 +92,10 @@ type ClusterConfig struct {
 	MinEvents       int           `yaml:"min_events"`
 	Weights         WeightsConfig `yaml:"weights"`
 	TopTerms        int           `yaml:"top_terms"`
+	Algorithm       string        `yaml:"algorithm"`
+	Inits           int           `yaml:"inits"`
+	BatchSize       int           `yaml:"batch_size"`
+	Attributes      []string      `yaml:"attributes"`
 	MonetaryAttr    string        `yaml:"monetary_attr"`
 	EngagementAttrs []string      `yaml:"engagement_attrs"`
 }
@@ -158,6 +176,13 @@ func (c *Config) Validate() error {
 	check(c.Embed.Model != "", "embed.model is empty")
 	check(c.Embed.BatchSize > 0, "embed.batch_size must be > 0")
 	check(c.Embed.Threads >= 0, "embed.threads must be >= 0")
+	check(c.Embed.BatchChars > 0, "embed.batch_chars must be > 0")
+	check(c.Embed.MaxInFlight > 0, "embed.max_in_flight must be > 0")
+	check(c.Embed.CacheEntries >= 0, "embed.cache_entries must be >= 0")
+	check(c.NLP.Sentiment == "model" || c.NLP.Sentiment == "lexicon", "nlp.sentiment %q: want model or lexicon", c.NLP.Sentiment)
+	for _, k := range c.NLP.Redact {
+		check(slices.Contains(nlp.AllPII, nlp.PII(k)), "nlp.redact: unknown kind %q (want one of %v)", k, nlp.AllPII)
+	}
 	check(c.Model.Dim >= 8, "model.dim must be >= 8")
 	check(c.Cluster.K >= 0, "cluster.k must be >= 0")
 	check(c.Cluster.K > 0 || (c.Cluster.KMin >= 2 && c.Cluster.KMax >= c.Cluster.KMin), "cluster.k_min must be >= 2 and <= cluster.k_max")

@@ -13,7 +13,6 @@ import (
 	"github.com/attune-cx/attune"
 	"github.com/attune-cx/attune/cluster"
 	"github.com/attune-cx/attune/embed"
-	"github.com/attune-cx/attune/embed/wordvec"
 	"github.com/attune-cx/attune/index"
 	"github.com/attune-cx/attune/ingest"
 	"github.com/attune-cx/attune/nlp"
@@ -25,9 +24,9 @@ import (
 type pipeline struct {
 	an  *nlp.Analyzer
 	emb *embed.Client
-	// fit adapts a text to the embedding model's input limit; nil sends
-	// texts as they are.
-	fit   func(string) string
+	// red redacts personal data before anything else sees the text; nil
+	// when redaction is off.
+	red   *nlp.Redactor
 	store *cluster.Store
 	ix    *index.Index
 	nc    *nats.Conn // segment updates are published here; may be nil
@@ -51,14 +50,8 @@ func newPipeline(a *app) (*pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load segment model: %w", err)
 	}
-	var fit func(string) string
-	if a.cfg.Embed.Model == ownModel {
-		// The own model's context holds 510 word pieces; Ollama would embed
-		// only the last 512-token window of a longer text. Keep the head.
-		fit = wordvec.Truncate
-	}
 	return &pipeline{
-		an: a.nlp, emb: a.emb, fit: fit, store: a.store, ix: a.ix, nc: a.nc,
+		an: a.nlp, emb: a.emb, red: a.redactor, store: a.store, ix: a.ix, nc: a.nc,
 		ccfg:       a.clusterConfig(),
 		every:      a.cfg.Cluster.ReclusterEvery,
 		min:        a.cfg.Cluster.MinEvents,
@@ -75,6 +68,10 @@ func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
 	docs := make([]attune.Doc, len(events))
 	texts := make([]string, len(events))
 	for i, ev := range events {
+		if p.red != nil {
+			// The original is never stored, embedded or indexed.
+			ev.Text, _ = p.red.Redact(ev.Text)
+		}
 		docs[i] = attune.Doc{Event: ev}
 		// Reject what the index can never store before spending an
 		// embedding on it; the worker isolates and dead-letters it.
@@ -83,9 +80,6 @@ func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
 		}
 		docs[i].Analysis = p.an.Analyze(ev.Text)
 		texts[i] = docs[i].Analysis.Clean
-		if p.fit != nil {
-			texts[i] = p.fit(texts[i])
-		}
 	}
 	t1 := time.Now()
 	vecs, err := p.emb.Embed(ctx, texts)

@@ -22,7 +22,7 @@ managed Ollama again. The worker, demo and tests find everything cached.`,
 			}
 			a := newApp(cfg, log)
 			defer a.Close()
-			if err := a.startEmbedding(cmd.Context(), true); err != nil {
+			if err := a.startEmbedding(cmd.Context(), true, false); err != nil {
 				return err
 			}
 			dim, err := a.emb.Check(cmd.Context())

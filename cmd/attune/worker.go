@@ -63,7 +63,7 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 	if err != nil {
 		return nil, err
 	}
-	if err := a.startEmbedding(ctx, buildModel); err != nil {
+	if err := a.startEmbedding(ctx, buildModel, true); err != nil {
 		return nil, err
 	}
 	if err := a.openStores(); err != nil {
@@ -72,6 +72,17 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 	p, err := newPipeline(a)
 	if err != nil {
 		return nil, err
+	}
+	// Vectors of another model must not mix with this one's: re-embed what
+	// is stored before consuming, then re-cluster in the new space.
+	n, err := ensureEmbedSpace(ctx, a.cfg.DataDir, a.emb, a.store, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("embedding space: %w", err)
+	}
+	if n > 0 {
+		if _, err := p.Recluster(ctx); err != nil {
+			a.log.Warn("re-cluster after re-embedding failed", "err", err)
+		}
 	}
 	w := ingest.NewWorker(a.js, cons, p, ingest.WorkerConfig{
 		FetchBatch:    a.cfg.NATS.FetchBatch,
