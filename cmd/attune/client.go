@@ -209,17 +209,8 @@ func reclusterCmd(g *globals) *cobra.Command {
 		Short: "Ask the running worker to re-cluster all events now and print the new segments",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := g.load()
-			if err != nil {
-				return err
-			}
-			a := newApp(cfg, log)
-			defer a.Close()
-			if err := a.connectNATS(cmd.Context(), false); err != nil {
-				return err
-			}
 			var segs []attune.Segment
-			if err := ingest.Control(cmd.Context(), a.nc, "recluster", nil, &segs); err != nil {
+			if err := askWorker(cmd, g, "recluster", &segs); err != nil {
 				return err
 			}
 			printSegments(cmd.OutOrStdout(), segs)
@@ -327,20 +318,37 @@ func statsCmd(g *globals) *cobra.Command {
 		Short: "Print the running worker's counters: received, indexed, dead-lettered, retried",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := g.load()
-			if err != nil {
-				return err
-			}
-			a := newApp(cfg, log)
-			defer a.Close()
-			if err := a.connectNATS(cmd.Context(), false); err != nil {
-				return err
-			}
 			var s stats
-			if err := ingest.Control(cmd.Context(), a.nc, "stats", nil, &s); err != nil {
+			if err := askWorker(cmd, g, "stats", &s); err != nil {
 				return err
 			}
 			return printYAML(cmd.OutOrStdout(), s)
 		},
 	}
+}
+
+// clientApp loads the configuration and connects to NATS without starting an
+// embedded server: what commands that talk to a running worker need.
+func clientApp(cmd *cobra.Command, g *globals) (*app, error) {
+	cfg, log, err := g.load()
+	if err != nil {
+		return nil, err
+	}
+	a := newApp(cfg, log)
+	if err := a.connectNATS(cmd.Context(), false); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// askWorker sends a control request with no body to the running worker and
+// decodes its result into out.
+func askWorker(cmd *cobra.Command, g *globals, verb string, out any) error {
+	a, err := clientApp(cmd, g)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return ingest.Control(cmd.Context(), a.nc, verb, nil, out)
 }

@@ -26,7 +26,7 @@ func dlqCmd(g *globals) *cobra.Command {
 		Short: "List dead letters with their reason and error",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := dlqApp(cmd, g)
+			a, err := clientApp(cmd, g)
 			if err != nil {
 				return err
 			}
@@ -61,7 +61,7 @@ func dlqCmd(g *globals) *cobra.Command {
 			if seq == 0 && reason == "" {
 				return fmt.Errorf("name what to replay: --seq N or --reason R")
 			}
-			a, err := dlqApp(cmd, g)
+			a, err := clientApp(cmd, g)
 			if err != nil {
 				return err
 			}
@@ -92,17 +92,4 @@ func dlqCmd(g *globals) *cobra.Command {
 	replay.Flags().Uint64Var(&seq, "seq", 0, "replay only the dead letter with this sequence number")
 	cmd.AddCommand(list, replay)
 	return cmd
-}
-
-func dlqApp(cmd *cobra.Command, g *globals) (*app, error) {
-	cfg, log, err := g.load()
-	if err != nil {
-		return nil, err
-	}
-	a := newApp(cfg, log)
-	if err := a.connectNATS(cmd.Context(), false); err != nil {
-		a.Close()
-		return nil, err
-	}
-	return a, nil
 }
