@@ -56,7 +56,7 @@ func TrainAspects(examples []AspectExample, epochs int, seed uint64) *AspectMode
 	xs := make([][]feature, len(examples))
 	df := map[string]int{}
 	for i, e := range examples {
-		xs[i], _ = features(sentimentText(e.Text), nil, Stem)
+		xs[i], _ = features(sentimentText(e.Text), nil, stemmerFor("en"))
 		for _, f := range xs[i] {
 			df[f.name]++
 		}

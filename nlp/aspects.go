@@ -64,7 +64,7 @@ func ParseAspects(r io.Reader) (*AspectSet, error) {
 		seen[name] = true
 		s.names = append(s.names, name)
 		for _, p := range a.Phrases {
-			words, _ := splitWords(strings.ToLower(p))
+			words, _ := splitWords(strings.ToLower(p), nil)
 			var stems []string
 			for _, w := range words {
 				if w != "" {
@@ -242,7 +242,7 @@ func (a *Analyzer) aspects(text, lang string) []attune.AspectSentiment {
 		}
 	}
 	if m := a.aspectModel; m != nil {
-		fs, _ := features(text, nil, Stem)
+		fs, _ := features(text, nil, stemmerFor("en"))
 		for j, p := range m.probs(fs) {
 			name := m.Names[j]
 			if p < aspectThreshold || found[name] != nil {
@@ -339,7 +339,7 @@ func TermClauses(text string, terms map[string]int) []TermClause {
 	cs := clauses(sentimentText(text))
 	var out []TermClause
 	for term, class := range terms {
-		words, _ := splitWords(strings.ToLower(term))
+		words, _ := splitWords(strings.ToLower(term), nil)
 		var stems []string
 		for _, w := range words {
 			if w != "" {

@@ -81,7 +81,7 @@ func TestHeldOutBeatsVader(t *testing.T) {
 			if a.Classify(r.Text) == int(r.Class) {
 				ours++
 			}
-			if vaderClass(a.vader.PolarityScores(r.Text).Compound) == int(r.Class) {
+			if vaderClass(plainVader().PolarityScores(r.Text).Compound) == int(r.Class) {
 				plain++
 			}
 		}

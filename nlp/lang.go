@@ -3,7 +3,6 @@ package nlp
 import (
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/blevesearch/snowballstem"
 	"github.com/blevesearch/snowballstem/danish"
@@ -30,11 +29,11 @@ var snowballStemmers = map[string]func(*snowballstem.Env) bool{
 	"tr": turkish.Stem,
 }
 
-// stemmers caches one stemmer function per language.
-var stemmers = func() map[string]func(string) string {
-	m := map[string]func(string) string{"en": cached(Stem)}
+// stemmers are the cached stemmers by language.
+var stemmers = func() map[string]*stemmer {
+	m := map[string]*stemmer{"en": newStemmer(Stem)}
 	for lang, f := range snowballStemmers {
-		m[lang] = cached(func(w string) string {
+		m[lang] = newStemmer(func(w string) string {
 			env := snowballstem.NewEnv(w)
 			f(env)
 			return env.Current()
@@ -45,9 +44,9 @@ var stemmers = func() map[string]func(string) string {
 
 // stemmerFor returns the Snowball stemmer of a language, English for "en"
 // or any language without one.
-func stemmerFor(lang string) func(string) string {
-	if f, ok := stemmers[lang]; ok {
-		return f
+func stemmerFor(lang string) *stemmer {
+	if s, ok := stemmers[lang]; ok {
+		return s
 	}
 	return stemmers["en"]
 }
@@ -57,27 +56,54 @@ func stemmerFor(lang string) func(string) string {
 // are stemmed afresh.
 const maxCachedStems = 1 << 17
 
-// cached memoises a stemmer: Snowball costs more per word than everything
-// else the sentiment model does, and the same words recur endlessly.
-func cached(stem func(string) string) func(string) string {
-	var (
-		m sync.Map
-		n atomic.Int64
-	)
-	return func(w string) string {
-		if s, ok := m.Load(w); ok {
-			return s.(string)
-		}
-		s := stem(w)
-		if n.Load() < maxCachedStems {
-			n.Add(1)
-			m.Store(strings.Clone(w), s)
-		}
-		return s
+// stemmer memoises a stemmer: Snowball costs more per word than everything
+// else the sentiment model does, and the same words recur endlessly. It is
+// safe for concurrent use.
+type stemmer struct {
+	f  func(string) string
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+func newStemmer(f func(string) string) *stemmer {
+	return &stemmer{f: f, m: map[string]string{}}
+}
+
+// stem returns the stem of the lowercased word w.
+func (s *stemmer) stem(w string) string {
+	s.mu.RLock()
+	st, ok := s.m[w]
+	s.mu.RUnlock()
+	if ok {
+		return st
 	}
+	return s.add(strings.Clone(w))
+}
+
+// stemBytes is stem for a word held in bytes; it allocates only for words
+// not seen before.
+func (s *stemmer) stemBytes(w []byte) string {
+	s.mu.RLock()
+	st, ok := s.m[string(w)] // no allocation for a map lookup
+	s.mu.RUnlock()
+	if ok {
+		return st
+	}
+	return s.add(string(w))
+}
+
+// add stems w and caches the result while the cache has room.
+func (s *stemmer) add(w string) string {
+	st := s.f(w)
+	s.mu.Lock()
+	if len(s.m) < maxCachedStems {
+		s.m[w] = st
+	}
+	s.mu.Unlock()
+	return st
 }
 
 // StemIn returns the Snowball stem of a lowercased word in the language
 // with ISO 639-1 code lang; English, and languages Snowball lacks, use
 // [Stem].
-func StemIn(lang, word string) string { return stemmerFor(lang)(word) }
+func StemIn(lang, word string) string { return stemmerFor(lang).stem(word) }

@@ -69,85 +69,142 @@ var vaderBins = [10]string{"v:bin0", "v:bin1", "v:bin2", "v:bin3", "v:bin4", "v:
 // features extracts the sparse features of text (already cleaned by
 // sentimentText) for a model reading lang with the given stemmer.
 // It also returns how many words (and emoji) the text has.
-func features(text string, vs *govader.Sentiment, stem func(string) string) ([]feature, int) {
+func features(text string, vs *govader.Sentiment, stem *stemmer) ([]feature, int) {
 	fs := make([]feature, 0, 32)
-	fs = append(fs, feature{"bias", 1})
+	n := eachFeature(text, vs, stem, func(name []byte, v float64) {
+		fs = append(fs, feature{string(name), v})
+	})
+	return fs, n
+}
+
+// eachFeature calls emit with each feature of text (already cleaned by
+// sentimentText) in turn, as [features] lists them, and returns how many
+// words (and emoji) the text has. The name passed to emit is only valid
+// during the call. Scoring reads the features this way, looking each up as
+// it comes, so that no feature name is ever allocated.
+func eachFeature(text string, vs *govader.Sentiment, stem *stemmer, emit func(name []byte, v float64)) int {
+	var nameBuf [96]byte
+	name := func(parts ...string) []byte {
+		b := nameBuf[:0]
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	emit(name("bias"), 1)
 	if vs != nil {
 		c := vs.Compound
-		fs = append(fs,
-			feature{"v:compound", c},
-			feature{"v:compound3", c * c * c},
-			feature{"v:pos", vs.Positive},
-			feature{"v:neg", vs.Negative},
-			// A one-hot bin of the compound lets the model bend VADER's
-			// scale where the data says so, not only scale it.
-			feature{vaderBins[int((c+1)*4.999)], 1},
-		)
+		emit(name("v:compound"), c)
+		emit(name("v:compound3"), c*c*c)
+		emit(name("v:pos"), vs.Positive)
+		emit(name("v:neg"), vs.Negative)
+		// A one-hot bin of the compound lets the model bend VADER's
+		// scale where the data says so, not only scale it.
+		emit(name(vaderBins[int((c+1)*4.999)]), 1)
 	}
-	words, marks := splitWords(text)
-	neg := false
-	prev := "^"
+	var wordStack [64]string
+	words, marks := splitWords(text, wordStack[:0])
 	n := 0
+	for _, w := range words {
+		if w != "" {
+			n++
+		}
+	}
+	// The sparse part is scaled so long texts do not get extreme scores
+	// only for being long; the dense VADER features keep their scale.
+	scale := 1.0
+	if n > 0 {
+		scale = 1 / math.Sqrt(float64(n))
+	}
+	var lowBuf, prevBuf, curBuf [64]byte
+	prev := append(prevBuf[:0], '^')
+	neg := false
 	for _, w := range words {
 		if w == "" { // clause boundary
 			neg = false
-			prev = "^"
+			prev = append(prev[:0], '^')
 			continue
 		}
-		n++
-		lw := strings.ReplaceAll(strings.ToLower(w), "'", "")
-		s := lw
-		if utf8.RuneCountInString(lw) > 2 {
-			s = stem(lw)
-		}
+		lw := lowerNoApostrophe(lowBuf[:0], w)
+		cur := curBuf[:0]
 		if neg {
-			s = "!" + s
+			cur = append(cur, '!')
 		}
-		fs = append(fs, feature{"u:" + s, 1}, feature{"b:" + prev + "_" + s, 1})
-		prev = s
-		if negators[lw] || strings.HasSuffix(lw, "nt") && negators[lw] {
+		if utf8.RuneCount(lw) > 2 {
+			cur = append(cur, stem.stemBytes(lw)...)
+		} else {
+			cur = append(cur, lw...)
+		}
+		b := append(nameBuf[:0], "u:"...)
+		emit(append(b, cur...), scale)
+		b = append(nameBuf[:0], "b:"...)
+		b = append(b, prev...)
+		b = append(b, '_')
+		emit(append(b, cur...), scale)
+		prev = append(prev[:0], cur...)
+		if negators[string(lw)] {
 			neg = true
 		}
 	}
 	if marks.exclaim > 0 {
-		fs = append(fs, feature{"p:!", 1})
+		emit(name("p:!"), 1)
 	}
 	if marks.question > 0 {
-		fs = append(fs, feature{"p:?", 1})
+		emit(name("p:?"), 1)
 	}
 	if marks.caps > 0 {
-		fs = append(fs, feature{"p:caps", 1})
+		emit(name("p:caps"), 1)
 	}
-	// Scale the sparse part so long texts do not get extreme scores only for
-	// being long; the dense VADER features keep their scale.
-	if n > 0 {
-		scale := 1 / math.Sqrt(float64(n))
-		for i := range fs {
-			if strings.HasPrefix(fs[i].name, "u:") || strings.HasPrefix(fs[i].name, "b:") {
-				fs[i].v = scale
+	return n
+}
+
+// lowerNoApostrophe appends w lowercased, without its apostrophes, to b.
+func lowerNoApostrophe(b []byte, w string) []byte {
+	for i := 0; i < len(w); {
+		c := w[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
 			}
+			if c != '\'' {
+				b = append(b, c)
+			}
+			i++
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(w[i:])
+		i += size
+		if r == '’' {
+			continue
+		}
+		b = utf8.AppendRune(b, unicode.ToLower(r))
 	}
-	return fs, n
+	return b
 }
 
 type punctMarks struct{ exclaim, question, caps int }
 
-// splitWords splits text into words (letters, digits, apostrophes), single
-// emoji and symbols as their own words, and "" at clause punctuation.
-func splitWords(text string) ([]string, punctMarks) {
-	var out []string
+// splitWords appends to out the words of text (letters, digits,
+// apostrophes), single emoji and symbols as their own words, and "" at
+// clause punctuation; ’ in a word is read as '.
+func splitWords(text string, out []string) ([]string, punctMarks) {
 	var m punctMarks
 	start := -1
+	curly := false // the word since start has a ’
 	flush := func(i int) {
-		if start >= 0 {
-			w := text[start:i]
-			if len(w) > 2 && strings.ToUpper(w) == w && strings.ToLower(w) != w {
-				m.caps++
-			}
-			out = append(out, w)
-			start = -1
+		if start < 0 {
+			return
 		}
+		w := text[start:i]
+		if len(w) > 2 && isAllCaps(w) {
+			m.caps++
+		}
+		if curly {
+			w = strings.ReplaceAll(w, "’", "'")
+		}
+		out = append(out, w)
+		start = -1
+		curly = false
 	}
 	for i, r := range text {
 		switch {
@@ -155,10 +212,11 @@ func splitWords(text string) ([]string, punctMarks) {
 			if start < 0 {
 				start = i
 			}
+			curly = curly || r == '’'
 		default:
 			flush(i)
 			switch {
-			case strings.ContainsRune(".,;:!?…()\"", r):
+			case r < utf8.RuneSelf && isClausePunctASCII[r] || r == '…':
 				if r == '!' {
 					m.exclaim++
 				}
@@ -168,16 +226,62 @@ func splitWords(text string) ([]string, punctMarks) {
 				if len(out) > 0 && out[len(out)-1] != "" {
 					out = append(out, "")
 				}
-			case unicode.Is(unicode.So, r) || unicode.Is(unicode.Sk, r):
-				out = append(out, string(r))
+			case r == '^' || r == '`' || // the ASCII symbols of So and Sk
+				r >= utf8.RuneSelf && (unicode.Is(unicode.So, r) || unicode.Is(unicode.Sk, r)):
+				if r == utf8.RuneError {
+					out = append(out, "\uFFFD")
+				} else {
+					out = append(out, text[i:i+utf8.RuneLen(r)])
+				}
 			}
 		}
 	}
 	flush(len(text))
-	for i := range out {
-		out[i] = strings.ReplaceAll(out[i], "’", "'")
-	}
 	return out, m
+}
+
+// isClausePunctASCII marks the ASCII characters that end a clause for
+// splitWords: . , ; : ! ? ( ) and ".
+var isClausePunctASCII = func() (set [utf8.RuneSelf]bool) {
+	for _, c := range ".,;:!?()\"" {
+		set[c] = true
+	}
+	return set
+}()
+
+// isAllCaps reports whether w has a letter that changes case and none in
+// lower case: strings.ToUpper(w) == w && strings.ToLower(w) != w.
+func isAllCaps(w string) bool {
+	changes := false
+	for _, r := range w {
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				return false
+			}
+			changes = changes || 'A' <= r && r <= 'Z'
+			continue
+		}
+		if unicode.ToUpper(r) != r {
+			return false
+		}
+		changes = changes || unicode.ToLower(r) != r
+	}
+	return changes
+}
+
+// probsOf returns the class probabilities of text (from sentimentText),
+// as probs of its features would, and how many words it has. It reads the
+// features as eachFeature produces them, without listing them.
+func (m *Model) probsOf(text string, vs *govader.Sentiment, stem *stemmer) ([3]float64, int) {
+	var z [3]float64
+	n := eachFeature(text, vs, stem, func(name []byte, v float64) {
+		if w, ok := m.W[string(name)]; ok {
+			for k := range z {
+				z[k] += w[k] * v
+			}
+		}
+	})
+	return softmax(z), n
 }
 
 // probs returns the class probabilities of the feature vector.

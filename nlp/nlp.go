@@ -12,7 +12,7 @@ import (
 // sentence model, loaded once, and only reads them afterwards, so one
 // Analyzer is safe for concurrent use by several goroutines.
 type Analyzer struct {
-	vader     *govader.SentimentIntensityAnalyzer
+	lex       *lexScorer
 	segmenter *segmenter
 	maxBytes  int
 	// models are the sentiment models by language; nil when lexiconOnly.
@@ -39,7 +39,7 @@ func New(opts ...Option) (*Analyzer, error) {
 		return nil, err
 	}
 	a := &Analyzer{
-		vader:       govader.NewSentimentIntensityAnalyzer(),
+		lex:         sharedLexScorer(),
 		segmenter:   seg,
 		maxBytes:    cfg.maxBytes,
 		lexiconOnly: cfg.lexiconOnly,
@@ -76,7 +76,7 @@ func (a *Analyzer) Analyze(text string) attune.Analysis {
 			continue
 		}
 		// The stem is checked too: "a's" (the Oakland A's) stems to "a".
-		if s := stem(t); isContent(s) {
+		if s := stem.stem(t); isContent(s) {
 			stems = append(stems, s)
 		}
 	}
@@ -129,7 +129,7 @@ func (a *Analyzer) Classify(text string) int {
 // score.
 func (a *Analyzer) score(text, lang string) attune.Sentiment {
 	if a.lexiconOnly {
-		return sentiment(a.vader, text)
+		return sentiment(a.lex, text)
 	}
 	if lang == "" {
 		lang = "en"
@@ -143,15 +143,14 @@ func (a *Analyzer) score(text, lang string) attune.Sentiment {
 	}
 	var vs *govader.Sentiment
 	if m.Vader {
-		s := a.vader.PolarityScores(text)
+		s := a.lex.polarity(text)
 		vs = &s
 	}
-	fs, words := features(text, vs, stemmerFor(lang))
+	p, words := m.probsOf(text, vs, stemmerFor(lang))
 	if words == 0 {
 		// Punctuation alone ("?!?! ...") says nothing the model can read.
 		return attune.Sentiment{Label: attune.Neutral}
 	}
-	p := m.probs(fs)
 	l := attune.Neutral
 	switch {
 	case p[clsNeg] > p[clsNeu] && p[clsNeg] > p[clsPos]:

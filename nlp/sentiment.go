@@ -4,7 +4,6 @@ import (
 	"math"
 
 	attune "github.com/attune-cx/attune"
-	"github.com/jonreiter/govader"
 )
 
 // VADER's documented cut-offs for reading a compound score as a label.
@@ -32,10 +31,10 @@ const (
 // TestSentimentVaderGroundTruth). One cost: VADER reads capitals as emphasis
 // only when some words are not capitalised, so "@united YOU LOST MY BAG"
 // scores less intense once the handle is gone.
-func sentiment(vader *govader.SentimentIntensityAnalyzer, text string) attune.Sentiment {
+func sentiment(lex *lexScorer, text string) attune.Sentiment {
 	score := 0.0
 	if text != "" {
-		score = vader.PolarityScores(text).Compound
+		score = lex.polarity(text).Compound
 	}
 	// VADER normalises into (-1, 1); guard anyway, as NaN would poison
 	// every mean computed downstream.

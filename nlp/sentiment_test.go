@@ -102,7 +102,7 @@ func TestSentimentVaderGroundTruth(t *testing.T) {
 			for _, r := range rows {
 				gold = append(gold, r.Score)
 				ours = append(ours, a.Analyze(r.Text).Sentiment.Score)
-				plain = append(plain, a.vader.PolarityScores(r.Text).Compound)
+				plain = append(plain, plainVader().PolarityScores(r.Text).Compound)
 			}
 			r := stat.Correlation(ours, gold, nil)
 			base := stat.Correlation(plain, gold, nil)

@@ -41,9 +41,9 @@ func Train(examples []Example, cfg TrainConfig) *Model {
 	if cfg.MinDF == 0 {
 		cfg.MinDF = 2
 	}
-	var vader *govader.SentimentIntensityAnalyzer
+	var lex *lexScorer
 	if cfg.Lang == "en" {
-		vader = govader.NewSentimentIntensityAnalyzer()
+		lex = sharedLexScorer()
 	}
 	stem := stemmerFor(cfg.Lang)
 	xs := make([][]feature, len(examples))
@@ -51,8 +51,8 @@ func Train(examples []Example, cfg TrainConfig) *Model {
 	for i, e := range examples {
 		text := sentimentText(e.Text)
 		var vs *govader.Sentiment
-		if vader != nil {
-			s := vader.PolarityScores(text)
+		if lex != nil {
+			s := lex.polarity(text)
 			vs = &s
 		}
 		xs[i], _ = features(text, vs, stem)
@@ -64,7 +64,7 @@ func Train(examples []Example, cfg TrainConfig) *Model {
 			}
 		}
 	}
-	m := &Model{Lang: cfg.Lang, Vader: vader != nil, Blend: cfg.Blend, W: map[string]*[3]float64{}}
+	m := &Model{Lang: cfg.Lang, Vader: lex != nil, Blend: cfg.Blend, W: map[string]*[3]float64{}}
 	g2 := map[string]*[3]float64{}
 	for name, n := range df {
 		if n >= cfg.MinDF {
