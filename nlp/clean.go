@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 var (
@@ -13,23 +14,11 @@ var (
 	// that text such as "<love>" or the emoticons "<3" and "</3" survives.
 	reTag = regexp.MustCompile(`(?i)</?(?:a|abbr|b|blockquote|br|code|del|div|em|font|h[1-6]|hr|i|img|ins|li|ol|p|pre|s|small|span|strike|strong|sub|sup|table|tbody|td|th|thead|tr|u|ul)(?:\s[^<>]*)?/?>`)
 
-	// reURL matches links with a scheme or a www. prefix, up to the next
-	// space. Truncated links ("http://t.co/…") are matched too.
-	reURL = regexp.MustCompile(`(?i)\b(?:https?://|www\.)\S*`)
-
-	// reHandle matches an @handle (with a possessive 's) that follows the
-	// start of the text or a character that cannot be part of a word, as
-	// Twitter's own mention rule does: "mail me@x.com" and "at the@very
-	// least" are not mentions, so they are left alone. Handles may be in any
-	// script, as on platforms other than Twitter. Handles glued together
-	// ("@a@b") go as one, so that removing the first cannot turn the second
-	// into a mention.
-	reHandle = regexp.MustCompile(`(^|[^\p{L}\p{N}_])(?:@[\p{L}\p{M}\p{N}_]+(?:['’][sS])?)+`)
-
-	// reHashtag matches the '#' signs of a hashtag; the word is kept because
-	// it usually says what the text is about (#fail, #lostluggage). A '#'
-	// after '@' stays, or dropping it would make a mention of "@#foo".
-	reHashtag = regexp.MustCompile(`(^|[^\p{L}\p{N}_@])#+([\p{L}\p{N}_])`)
+	// URLs, @handles and the '#' of hashtags are found by the scanners
+	// below (removeURLs, removeHandles, dropHashes), each of which does what
+	// one regular expression did, at a tenth of the cost; the expressions
+	// are kept in clean_test.go, where FuzzCleanScanners holds the scanners
+	// to them.
 )
 
 // Clean returns text as it should be embedded: @handles, URLs and HTML tags
@@ -65,12 +54,12 @@ func sentimentText(text string) string {
 		text = reTag.ReplaceAllString(text, " ")
 	}
 	if hasURLStart(text) {
-		text = reURL.ReplaceAllString(text, " ")
+		text = removeURLs(text)
 	}
 	if strings.IndexByte(text, '@') >= 0 {
-		text = reHandle.ReplaceAllString(text, "$1 ")
+		text = removeHandles(text)
 	}
-	return strings.Join(strings.Fields(text), " ")
+	return collapseSpace(text)
 }
 
 // hasURLStart reports whether text may hold a match of reURL: an "http" or
@@ -108,13 +97,259 @@ func unescape(text string) string {
 	return text
 }
 
-// dropHashes drops the '#' signs of hashtags in text from sentimentText.
+// dropHashes drops the '#' signs of hashtags in text from sentimentText:
+// a run of '#' that follows the start of the text or a character that is
+// not a letter, digit, '_' or '@', and precedes a letter, digit or '_'. A
+// '#' after '@' stays, or dropping it would make a mention of "@#foo". It
+// replaces the regular expression (^|[^\p{L}\p{N}_@])#+([\p{L}\p{N}_])
+// with "$1$2" (reHashtag in clean_test.go), matches taken leftmost first and
+// not overlapping, as regexp takes them.
 func dropHashes(text string) string {
-	if !strings.Contains(text, "#") {
+	if strings.IndexByte(text, '#') < 0 {
 		return text
 	}
-	return reHashtag.ReplaceAllString(text, "$1$2")
+	var b strings.Builder
+	copied := 0 // text[:copied] is in b
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		// A match starts at i with either the start of the text (an empty
+		// $1, tried first) or the character at i as $1.
+		keep, end := 0, -1
+		if i == 0 {
+			end = hashRun(text, 0)
+		}
+		if end < 0 && r != '@' && !isWordRune(r) {
+			keep, end = size, hashRun(text, i+size)
+		}
+		if end < 0 && r == '#' {
+			// No match starts anywhere in this run of '#' either: they
+			// all end where it ends. Skipping it keeps the scan linear.
+			j := strings.IndexFunc(text[i:], notHash)
+			if j < 0 {
+				break
+			}
+			i += j
+			continue
+		}
+		if end < 0 {
+			i += size
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(text))
+		}
+		b.WriteString(text[copied : i+keep])
+		// The '#' run goes; the character after it ($2) stays.
+		copied = i + keep + strings.IndexFunc(text[i+keep:], notHash)
+		i = end
+	}
+	if copied == 0 {
+		return text
+	}
+	b.WriteString(text[copied:])
+	return b.String()
 }
+
+func notHash(r rune) bool { return r != '#' }
+
+// hashRun returns where a match of #+[\p{L}\p{N}_] that starts at text[j]
+// ends, or -1 if none starts there.
+func hashRun(text string, j int) int {
+	k := j
+	for k < len(text) && text[k] == '#' {
+		k++
+	}
+	if k == j || k == len(text) {
+		return -1
+	}
+	if r, size := utf8.DecodeRuneInString(text[k:]); isWordRune(r) {
+		return k + size
+	}
+	return -1
+}
+
+// isWordRune reports whether r is a letter, a digit (\p{N}) or '_'.
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_'
+	}
+	return unicode.IsLetter(r) || unicode.IsNumber(r)
+}
+
+// removeHandles replaces each @handle, with the character before it, by
+// that character and a space. A handle is '@' and letters, marks, digits
+// or '_', with an optional possessive 's; it must follow the start of the
+// text or a character that cannot be part of a word, as Twitter's own
+// mention rule says: "mail me@x.com" and "at the@very least" are not
+// mentions. Handles glued together ("@a@b") go as one, so that removing
+// the first cannot turn the second into a mention. It replaces the regular
+// expression (^|[^\p{L}\p{N}_])(?:@[\p{L}\p{M}\p{N}_]+(?:['’][sS])?)+ with
+// "$1 " (reHandle in clean_test.go), matches taken leftmost first and not
+// overlapping, as regexp takes them.
+func removeHandles(text string) string {
+	var b strings.Builder
+	copied := 0
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		keep := -1 // bytes of $1 kept before the space
+		end := -1
+		if i == 0 {
+			if end = handleRun(text, 0); end >= 0 {
+				keep = 0
+			}
+		}
+		if end < 0 && !isWordRune(r) {
+			if end = handleRun(text, i+size); end >= 0 {
+				keep = size
+			}
+		}
+		if end < 0 {
+			i += size
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(text))
+		}
+		b.WriteString(text[copied : i+keep])
+		b.WriteByte(' ')
+		copied, i = end, end
+	}
+	if copied == 0 {
+		return text
+	}
+	b.WriteString(text[copied:])
+	return b.String()
+}
+
+// handleRun returns where a run of handles (@[\p{L}\p{M}\p{N}_]+ with an
+// optional possessive 's) that starts at text[j] ends, or -1 if none does.
+func handleRun(text string, j int) int {
+	end := -1
+	for j < len(text) && text[j] == '@' {
+		k := j + 1
+		for k < len(text) {
+			r, size := utf8.DecodeRuneInString(text[k:])
+			if !isWordRune(r) && !unicode.Is(unicode.M, r) {
+				break
+			}
+			k += size
+		}
+		if k == j+1 {
+			break // '@' alone
+		}
+		// An apostrophe (' or ’) then s or S.
+		if strings.HasPrefix(text[k:], "'") && k+1 < len(text) && (text[k+1]|0x20) == 's' {
+			k += 2
+		} else if strings.HasPrefix(text[k:], "’") && k+3 < len(text) && (text[k+3]|0x20) == 's' {
+			k += 4
+		}
+		end, j = k, k
+	}
+	return end
+}
+
+// removeURLs replaces each link by a space: from "http://", "https://" or
+// "www." in any case, at the start of a word, up to the next ASCII space.
+// Truncated links ("http://t.co/…") go too. It replaces the regular
+// expression (?i)\b(?:https?://|www\.)\S* with " " (reURL in clean_test.go).
+func removeURLs(text string) string {
+	var b strings.Builder
+	copied := 0
+	for i := 0; i < len(text); i++ {
+		if i > 0 && isASCIIWordByte(text[i-1]) {
+			continue
+		}
+		n := urlPrefix(text[i:])
+		if n == 0 {
+			continue
+		}
+		end := i + n
+		for end < len(text) && !isPerlSpace(text[end]) {
+			end++
+		}
+		if b.Len() == 0 {
+			b.Grow(len(text))
+		}
+		b.WriteString(text[copied:i])
+		b.WriteByte(' ')
+		copied = end
+		i = end - 1
+	}
+	if copied == 0 {
+		return text
+	}
+	b.WriteString(text[copied:])
+	return b.String()
+}
+
+// urlPrefix returns the length of the "http://", "https://" or "www." that
+// s starts with, in any case, or 0. Like regexp's (?i), it takes the long s
+// 'ſ' (U+017F) for an 's', since Unicode folds the two together.
+func urlPrefix(s string) int {
+	if len(s) >= 4 && strings.EqualFold(s[:3], "www") && s[3] == '.' {
+		return 4
+	}
+	if len(s) < 7 || !strings.EqualFold(s[:4], "http") {
+		return 0
+	}
+	rest := s[4:]
+	n := 4
+	switch {
+	case rest[0] == 's' || rest[0] == 'S':
+		rest, n = rest[1:], n+1
+	case strings.HasPrefix(rest, "ſ"):
+		rest, n = rest[len("ſ"):], n+len("ſ")
+	}
+	if strings.HasPrefix(rest, "://") {
+		return n + 3
+	}
+	return 0
+}
+
+// isASCIIWordByte reports whether c is in regexp's \w: [0-9A-Za-z_].
+func isASCIIWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+}
+
+// isPerlSpace reports whether c is in regexp's \s: [\t\n\f\r ].
+func isPerlSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// collapseSpace is strings.Join(strings.Fields(text), " "): runs of white
+// space become one ASCII space and the ends are trimmed. Text that is
+// already so comes back without a copy.
+func collapseSpace(text string) string {
+	clean := true
+	prevSpace := true // at the start, a space would be leading
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			sp := asciiSpace[c]
+			if sp && (prevSpace || c != ' ') {
+				clean = false
+				break
+			}
+			prevSpace = sp
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if unicode.IsSpace(r) {
+			clean = false
+			break
+		}
+		prevSpace = false
+		i += size
+	}
+	if clean && !prevSpace || text == "" {
+		return text
+	}
+	return strings.Join(strings.Fields(text), " ")
+}
+
+// asciiSpace marks the ASCII characters unicode.IsSpace accepts.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // cleanRune maps control characters to spaces (strings.Fields then collapses
 // them) and drops zero-width characters, which would split a word in two for

@@ -1,6 +1,7 @@
 package nlp
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"unicode"
@@ -123,4 +124,87 @@ func isPlainWord(f string) bool {
 		}
 	}
 	return f != ""
+}
+
+// The regular expressions the cleaning scanners replace, their
+// specification: FuzzCleanScanners and TestCleanScannersCorpus hold each
+// scanner to ReplaceAllString with its expression.
+var (
+	// reURL matches links with a scheme or a www. prefix, up to the next
+	// space. Truncated links ("http://t.co/…") are matched too.
+	reURL = regexp.MustCompile(`(?i)\b(?:https?://|www\.)\S*`)
+
+	// reHandle matches an @handle (with a possessive 's) that follows the
+	// start of the text or a character that cannot be part of a word;
+	// handles glued together ("@a@b") go as one.
+	reHandle = regexp.MustCompile(`(^|[^\p{L}\p{N}_])(?:@[\p{L}\p{M}\p{N}_]+(?:['’][sS])?)+`)
+
+	// reHashtag matches the '#' signs of a hashtag and what surrounds them.
+	reHashtag = regexp.MustCompile(`(^|[^\p{L}\p{N}_@])#+([\p{L}\p{N}_])`)
+)
+
+// checkCleanScanners compares each scanner with its regular expression on s.
+func checkCleanScanners(t *testing.T, s string) {
+	t.Helper()
+	if got, want := removeURLs(s), reURL.ReplaceAllString(s, " "); got != want {
+		t.Errorf("removeURLs(%q) = %q, regexp %q", s, got, want)
+	}
+	if got, want := removeHandles(s), reHandle.ReplaceAllString(s, "$1 "); got != want {
+		t.Errorf("removeHandles(%q) = %q, regexp %q", s, got, want)
+	}
+	if got, want := dropHashes(s), reHashtag.ReplaceAllString(s, "$1$2"); got != want {
+		t.Errorf("dropHashes(%q) = %q, regexp %q", s, got, want)
+	}
+	if got, want := collapseSpace(s), strings.Join(strings.Fields(s), " "); got != want {
+		t.Errorf("collapseSpace(%q) = %q, strings.Fields %q", s, got, want)
+	}
+}
+
+// TestCleanScanners pins the cases where the expressions' semantics are
+// easy to get wrong: the start-of-text alternative, a '#' or '@' as the
+// character before a match, glued handles, possessives, the long s that
+// (?i) folds to 's', and word boundaries.
+func TestCleanScanners(t *testing.T) {
+	for _, s := range []string{
+		"", "@", "#", "@@a", "x@@a", "@a @b", "@a's@b", "@ab'sx", "@ab’S and", "@ab’", "@ab'", "a@b", "é@b",
+		"#a", "##a", "a##b", "#a#b", " #a", "@#a", "x #_y", "#", "# a", "#é", "\u0301#a", "\u0301@a",
+		"http://x", "HTTPS://x y", "httpſ://x y", "ahttp://x", "_www.x", "-www.x", "www.", "www", "see www.x.com, ok",
+		"http:/x", "https:x", "httpsx://", "http://\u00a0x y", "é http://x", "a\thttp://x\nb",
+		"  a  b ", "a\u00a0b", "a\u0085b", "a b", "a\tb", "a\v", "\u2003",
+		"@united I can't #fail http://t.co/x!! @Delta's", "@丸の内 #東京 ok",
+	} {
+		checkCleanScanners(t, s)
+	}
+}
+
+// TestCleanScannersCorpus compares the scanners with the expressions on
+// every dataset text.
+func TestCleanScannersCorpus(t *testing.T) {
+	for _, s := range allTexts(t) {
+		checkCleanScanners(t, s)
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// FuzzCleanScanners compares the scanners with the expressions on
+// arbitrary strings.
+func FuzzCleanScanners(f *testing.F) {
+	for _, s := range []string{"@a's@b #x http://y", "x@@a ##b", "httpſ://x", "\xff@a#\xffb"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkCleanScanners)
+}
+
+// TestCleanScannersLinear feeds the scanners the 64 KiB inputs on which a
+// naive scan retries a long failed match at every position; each must still
+// agree with its expression. A scan that retried would take minutes here.
+func TestCleanScannersLinear(t *testing.T) {
+	for _, s := range []string{
+		strings.Repeat("#", 64<<10) + "!", strings.Repeat(" #", 32<<10), strings.Repeat("@", 64<<10) + "a",
+		strings.Repeat("@a", 32<<10), strings.Repeat("http", 16<<10), strings.Repeat("ab#", 20<<10) + "#",
+	} {
+		checkCleanScanners(t, s)
+	}
 }
