@@ -1,8 +1,8 @@
 package nlp
 
 import (
-	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // langWords are frequent function words of each language, chosen to be rare
@@ -19,15 +19,38 @@ var langWords = map[string][]string{
 	"nl": {"het", "een", "en", "niet", "ik", "van", "is", "dat", "op", "zijn", "met", "voor", "maar", "heel", "ook", "wij", "bedankt", "goed"},
 }
 
-var langIndex = func() map[string][]string {
-	idx := map[string][]string{}
-	for lang, ws := range langWords {
-		for _, w := range ws {
-			idx[w] = append(idx[w], lang)
+// detectLangs are the languages DetectLanguage tells apart by their words,
+// English first: the order in which a later one must beat an earlier one.
+var detectLangs = [...]string{"en", "pt", "es", "fr", "de", "it", "nl"}
+
+// langIndex maps each word of langWords to the languages it counts for, as
+// indexes into detectLangs, once per time the word is listed.
+var langIndex = func() map[string][]uint8 {
+	idx := map[string][]uint8{}
+	for i, lang := range detectLangs {
+		for _, w := range langWords[lang] {
+			idx[w] = append(idx[w], uint8(i))
 		}
 	}
 	return idx
 }()
+
+// Scripts other than Latin that DetectLanguage names, in the order it
+// breaks ties between them (by code).
+const (
+	scriptAR = iota
+	scriptEL
+	scriptHE
+	scriptHI
+	scriptJA
+	scriptKO
+	scriptRU
+	scriptTH
+	scriptZH
+	numScripts
+)
+
+var scriptCodes = [numScripts]string{"ar", "el", "he", "hi", "ja", "ko", "ru", "th", "zh"}
 
 // DetectLanguage returns the ISO 639-1 code of the language text is most
 // likely written in, from its script and its function words; "" when it
@@ -38,78 +61,90 @@ var langIndex = func() map[string][]string {
 // Han → "zh", Hiragana/Katakana → "ja", Hangul → "ko", Devanagari → "hi",
 // Thai → "th").
 func DetectLanguage(text string) string {
-	scripts := map[string]int{}
+	var scripts [numScripts]int
 	latin := 0
 	for _, r := range text {
 		switch {
 		case r < 0x80:
-			if unicode.IsLetter(r) {
+			if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' {
 				latin++
 			}
 		case unicode.Is(unicode.Latin, r):
 			latin++
 		case unicode.Is(unicode.Cyrillic, r):
-			scripts["ru"]++
+			scripts[scriptRU]++
 		case unicode.Is(unicode.Greek, r):
-			scripts["el"]++
+			scripts[scriptEL]++
 		case unicode.Is(unicode.Arabic, r):
-			scripts["ar"]++
+			scripts[scriptAR]++
 		case unicode.Is(unicode.Hebrew, r):
-			scripts["he"]++
+			scripts[scriptHE]++
 		case unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r):
-			scripts["ja"] += 2 // kana are the telling sign among Han characters
+			scripts[scriptJA] += 2 // kana are the telling sign among Han characters
 		case unicode.Is(unicode.Han, r):
-			scripts["zh"]++
+			scripts[scriptZH]++
 		case unicode.Is(unicode.Hangul, r):
-			scripts["ko"]++
+			scripts[scriptKO]++
 		case unicode.Is(unicode.Devanagari, r):
-			scripts["hi"]++
+			scripts[scriptHI]++
 		case unicode.Is(unicode.Thai, r):
-			scripts["th"]++
+			scripts[scriptTH]++
 		}
 	}
-	best, bestN := "", 0
+	best, bestN := 0, 0
 	for s, n := range scripts {
-		if n > bestN || n == bestN && s < best {
+		if n > bestN { // ties go to the first code in order
 			best, bestN = s, n
 		}
 	}
 	if bestN > latin {
-		if best == "zh" && scripts["ja"] > 0 {
+		if best == scriptZH && scripts[scriptJA] > 0 {
 			return "ja"
 		}
-		return best
+		return scriptCodes[best]
 	}
 	if latin == 0 {
 		return ""
 	}
-	counts := map[string]int{}
-	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && r != '\''
-	}) {
-		for _, l := range langIndex[w] {
-			counts[l]++
+	var counts [len(detectLangs)]int
+	// Words are runs of letters and apostrophes, lowercased.
+	var buf [32]byte
+	w := buf[:0]
+	count := func() {
+		if len(w) > 0 {
+			for _, l := range langIndex[string(w)] {
+				counts[l]++
+			}
+			w = w[:0]
 		}
 	}
-	// Letters one language has and English lacks count as telling words.
 	for _, r := range text {
+		// Letters one language has and English lacks count as telling
+		// words.
 		switch r {
 		case 'ã', 'õ', 'ç', 'Ã', 'Õ', 'Ç':
-			counts["pt"]++
+			counts[1]++ // pt
 		case 'ñ', 'Ñ', '¿', '¡':
-			counts["es"]++
+			counts[2]++ // es
 		case 'ß', 'ä', 'ö', 'ü':
-			counts["de"]++
+			counts[4]++ // de
 		}
+		r = unicode.ToLower(r)
+		if r != '\'' && !unicode.IsLetter(r) {
+			count()
+			continue
+		}
+		w = utf8.AppendRune(w, r)
 	}
+	count()
 	// Another language needs more telling words than English has, and two
 	// of them when English has any: one "de" in an English tweet is not
 	// Dutch.
-	lang, n := "en", counts["en"]
-	for _, l := range []string{"pt", "es", "fr", "de", "it", "nl"} {
-		if counts[l] > n && (counts[l] >= 2 || counts["en"] == 0) {
+	lang, n := 0, counts[0]
+	for l := 1; l < len(detectLangs); l++ {
+		if counts[l] > n && (counts[l] >= 2 || counts[0] == 0) {
 			lang, n = l, counts[l]
 		}
 	}
-	return lang
+	return detectLangs[lang]
 }
