@@ -80,8 +80,7 @@ func features(text string, vs *govader.Sentiment, stem *stemmer) ([]feature, int
 // eachFeature calls emit with each feature of text (already cleaned by
 // sentimentText) in turn, as [features] lists them, and returns how many
 // words (and emoji) the text has. The name passed to emit is only valid
-// during the call. Scoring reads the features this way, looking each up as
-// it comes, so that no feature name is ever allocated.
+// during the call, so that no feature name is allocated.
 func eachFeature(text string, vs *govader.Sentiment, stem *stemmer, emit func(name []byte, v float64)) int {
 	var nameBuf [96]byte
 	name := func(parts ...string) []byte {
@@ -267,21 +266,6 @@ func isAllCaps(w string) bool {
 		changes = changes || unicode.ToLower(r) != r
 	}
 	return changes
-}
-
-// probsOf returns the class probabilities of text (from sentimentText),
-// as probs of its features would, and how many words it has. It reads the
-// features as eachFeature produces them, without listing them.
-func (m *Model) probsOf(text string, vs *govader.Sentiment, stem *stemmer) ([3]float64, int) {
-	var z [3]float64
-	n := eachFeature(text, vs, stem, func(name []byte, v float64) {
-		if w, ok := m.W[string(name)]; ok {
-			for k := range z {
-				z[k] += w[k] * v
-			}
-		}
-	})
-	return softmax(z), n
 }
 
 // probs returns the class probabilities of the feature vector.

@@ -16,7 +16,9 @@ type Analyzer struct {
 	segmenter *segmenter
 	maxBytes  int
 	// models are the sentiment models by language; nil when lexiconOnly.
-	models      map[string]*Model
+	models map[string]*Model
+	// indexes hold the weights of models arranged for scoring, by language.
+	indexes     map[string]*modelIndex
 	lexiconOnly bool
 	// aspectSet finds aspects; nil finds none.
 	aspectSet *AspectSet
@@ -52,6 +54,10 @@ func New(opts ...Option) (*Analyzer, error) {
 		}
 		if cfg.model != nil {
 			a.models[cfg.model.Lang] = cfg.model
+		}
+		a.indexes = make(map[string]*modelIndex, len(a.models))
+		for lang, m := range a.models {
+			a.indexes[lang] = newModelIndex(m, stemmerFor(lang))
 		}
 	}
 	return a, nil
@@ -146,7 +152,7 @@ func (a *Analyzer) score(text, lang string) attune.Sentiment {
 		s := a.lex.polarity(text)
 		vs = &s
 	}
-	p, words := m.probsOf(text, vs, stemmerFor(lang))
+	p, words := a.indexes[lang].probsOf(text, vs)
 	if words == 0 {
 		// Punctuation alone ("?!?! ...") says nothing the model can read.
 		return attune.Sentiment{Label: attune.Neutral}

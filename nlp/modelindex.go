@@ -1,0 +1,185 @@
+package nlp
+
+import (
+	"math"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/jonreiter/govader"
+)
+
+// modelIndex arranges a Model's weights for scoring: the same weights,
+// found by word rather than by feature name.
+//
+// Scoring a text by feature names makes four lookups per word in large
+// string-keyed maps (the stem, whether it negates, its unigram, its bigram
+// with the word before), each some scattered cache lines, and they were most
+// of the cost of the sentiment path. Here each token a unigram or bigram
+// feature mentions ("delay", "!good", "^" for a clause start) gets an id;
+// a word's ids, with and without negation, and whether it negates are
+// cached by the word; a unigram's weights are found by id and a bigram's in
+// a map keyed by two ids. A word the model never saw costs one lookup and no
+// more. Feature names cannot be split two ways: tokens hold no '_' (words
+// are letters, digits and apostrophes, or one symbol, never '_').
+//
+// probsOf adds the weights in the order the named features come, so the
+// result is the same to the bit (TestModelIndexMatchesFeatures).
+type modelIndex struct {
+	m    *Model
+	stem *stemmer
+	ids  map[string]int32       // token → id
+	uni  []*[3]float64          // by token id; nil if it has no unigram
+	bi   map[uint64]*[3]float64 // (id before)<<32 | (id) → bigram weights
+	// named are the weights of the other features (bias, VADER's, punctuation).
+	named map[string]*[3]float64
+
+	mu    sync.RWMutex
+	words map[string]wordTokens // lowercased word without apostrophes → tokens
+}
+
+// wordTokens are a word's token ids (noID if the model has none) plain and
+// negated, and whether it opens a negation scope.
+type wordTokens struct {
+	plain, negated int32
+	negator        bool
+}
+
+const noID = -1
+
+// maxCachedWords bounds the words a modelIndex caches, as maxCachedStems
+// bounds the stems.
+const maxCachedWords = 1 << 17
+
+// newModelIndex indexes m's weights for text stemmed with stem.
+func newModelIndex(m *Model, stem *stemmer) *modelIndex {
+	x := &modelIndex{
+		m: m, stem: stem,
+		ids:   map[string]int32{},
+		bi:    map[uint64]*[3]float64{},
+		named: map[string]*[3]float64{},
+		words: map[string]wordTokens{},
+	}
+	id := func(tok string) int32 {
+		i, ok := x.ids[tok]
+		if !ok {
+			i = int32(len(x.uni))
+			x.ids[tok] = i
+			x.uni = append(x.uni, nil)
+		}
+		return i
+	}
+	for name, w := range m.W {
+		switch {
+		case strings.HasPrefix(name, "u:"):
+			x.uni[id(name[2:])] = w
+		case strings.HasPrefix(name, "b:") && strings.Contains(name[2:], "_"):
+			a, b, _ := strings.Cut(name[2:], "_")
+			ia := id(a)
+			x.bi[uint64(ia)<<32|uint64(uint32(id(b)))] = w
+		default:
+			x.named[name] = w
+		}
+	}
+	return x
+}
+
+// tokens returns the token ids of the lowercased word lw (without
+// apostrophes).
+func (x *modelIndex) tokens(lw []byte) wordTokens {
+	x.mu.RLock()
+	t, ok := x.words[string(lw)]
+	x.mu.RUnlock()
+	if ok {
+		return t
+	}
+	w := string(lw)
+	tok := w
+	if utf8.RuneCountInString(w) > 2 {
+		tok = x.stem.stem(w)
+	}
+	t = wordTokens{plain: x.id(tok), negated: x.id("!" + tok), negator: negators[w]}
+	x.mu.Lock()
+	if len(x.words) < maxCachedWords {
+		x.words[w] = t
+	}
+	x.mu.Unlock()
+	return t
+}
+
+func (x *modelIndex) id(tok string) int32 {
+	if i, ok := x.ids[tok]; ok {
+		return i
+	}
+	return noID
+}
+
+// probsOf returns the class probabilities of text (from sentimentText) and
+// how many words it has, as m.probs(features(text, vs, stem)) would.
+func (x *modelIndex) probsOf(text string, vs *govader.Sentiment) ([3]float64, int) {
+	var z [3]float64
+	add := func(w *[3]float64, v float64) {
+		if w != nil {
+			for k := range z {
+				z[k] += w[k] * v
+			}
+		}
+	}
+	add(x.named["bias"], 1)
+	if vs != nil {
+		c := vs.Compound
+		add(x.named["v:compound"], c)
+		add(x.named["v:compound3"], c*c*c)
+		add(x.named["v:pos"], vs.Positive)
+		add(x.named["v:neg"], vs.Negative)
+		add(x.named[vaderBins[int((c+1)*4.999)]], 1)
+	}
+	var wordStack [64]string
+	words, marks := splitWords(text, wordStack[:0])
+	n := 0
+	for _, w := range words {
+		if w != "" {
+			n++
+		}
+	}
+	scale := 1.0
+	if n > 0 {
+		scale = 1 / math.Sqrt(float64(n))
+	}
+	start := x.id("^")
+	prev := start
+	neg := false
+	var lowBuf [64]byte
+	for _, w := range words {
+		if w == "" {
+			neg = false
+			prev = start
+			continue
+		}
+		t := x.tokens(lowerNoApostrophe(lowBuf[:0], w))
+		cur := t.plain
+		if neg {
+			cur = t.negated
+		}
+		if cur != noID {
+			add(x.uni[cur], scale)
+			if prev != noID {
+				add(x.bi[uint64(prev)<<32|uint64(uint32(cur))], scale)
+			}
+		}
+		prev = cur
+		if t.negator {
+			neg = true
+		}
+	}
+	if marks.exclaim > 0 {
+		add(x.named["p:!"], 1)
+	}
+	if marks.question > 0 {
+		add(x.named["p:?"], 1)
+	}
+	if marks.caps > 0 {
+		add(x.named["p:caps"], 1)
+	}
+	return softmax(z), n
+}
