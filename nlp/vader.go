@@ -93,6 +93,10 @@ type lexWord struct {
 	// inLex says whether w itself (not lowercased) is in the lexicon, the
 	// test govader applies to the words before a sentiment word.
 	inLex bool
+	// lowerInLex and valence: whether lower is in the lexicon, with what
+	// valence.
+	lowerInLex bool
+	valence    float64
 }
 
 // polarity returns what govader's PolarityScores returns for text.
@@ -109,8 +113,14 @@ func (s *lexScorer) polarity(text string) govader.Sentiment {
 		if t := trimPunct(tok); len(t) >= 3 {
 			tok = t
 		}
-		_, inLex := s.lexicon[tok]
-		words = append(words, lexWord{w: tok, lower: strings.ToLower(tok), upper: isUpperASCII(tok), inLex: inLex})
+		w := lexWord{w: tok, lower: strings.ToLower(tok), upper: isUpperASCII(tok)}
+		w.valence, w.lowerInLex = s.lexicon[w.lower]
+		if w.lower == tok { // most words: one lookup serves both
+			w.inLex = w.lowerInLex
+		} else {
+			_, w.inLex = s.lexicon[tok]
+		}
+		words = append(words, w)
 		if !more {
 			break
 		}
@@ -164,15 +174,13 @@ func (s *lexScorer) polarity(text string) govader.Sentiment {
 // valence is govader's sentimentValence for the word at i.
 func (s *lexScorer) valence(words []lexWord, i int, capDiff bool, buf []byte) float64 {
 	w := words[i]
-	base, ok := s.lexicon[w.lower]
-	if !ok {
+	if !w.lowerInLex {
 		return 0
 	}
+	base := w.valence
 	v := base
-	if w.lower == "no" && i+1 < len(words) {
-		if _, ok := s.lexicon[words[i+1].lower]; ok {
-			v = 0
-		}
+	if w.lower == "no" && i+1 < len(words) && words[i+1].lowerInLex {
+		v = 0
 	}
 	if (i > 0 && words[i-1].lower == "no") ||
 		(i > 1 && words[i-2].lower == "no") ||
