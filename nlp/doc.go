@@ -25,8 +25,8 @@
 //     ([DetectLanguage]); Latin text with no telling words counts as English.
 //  5. Stems are the Snowball stems of the content tokens in the text's
 //     language ([StemIn]; English [Stem]), in text order: tokens that are
-//     stop words ([IsStopWord]), have no letter or are one rune long are
-//     dropped, as are those whose stem is.
+//     stop words of that language or of English ([IsStopWordIn]), have no
+//     letter or are one rune long are dropped, as are those whose stem is.
 //  6. Sentiment comes from a learned [Model]: a three-class logistic
 //     regression over VADER's scores (English), stems and stem bigrams with
 //     negation scope marked. Its score is P(positive) − P(negative) and its

@@ -78,11 +78,11 @@ func (a *Analyzer) Analyze(text string) attune.Analysis {
 	stem := stemmerFor(lang)
 	var stems []string
 	for _, t := range tokens {
-		if !isContent(t) {
+		if !isContent(lang, t) {
 			continue
 		}
 		// The stem is checked too: "a's" (the Oakland A's) stems to "a".
-		if s := stem.stem(t); isContent(s) {
+		if s := stem.stem(t); isContent(lang, s) {
 			stems = append(stems, s)
 		}
 	}

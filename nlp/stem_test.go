@@ -92,7 +92,7 @@ func TestStemsDropStopWords(t *testing.T) {
 	for i, an := range analysedTweets(t) {
 		j := 0
 		for _, s := range an.Stems {
-			for j < len(an.Tokens) && (IsStopWord(an.Tokens[j]) || StemIn(an.Language, an.Tokens[j]) != s) {
+			for j < len(an.Tokens) && (IsStopWordIn(an.Language, an.Tokens[j]) || StemIn(an.Language, an.Tokens[j]) != s) {
 				j++
 			}
 			if j == len(an.Tokens) {

@@ -228,8 +228,9 @@ func notWordRune(r rune) bool {
 	return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r)
 }
 
-// isContent reports whether a token may name a topic: it has a letter, more
-// than one rune and is not a stop word.
-func isContent(tok string) bool {
-	return hasLetter(tok) && utf8.RuneCountInString(tok) > 1 && !IsStopWord(tok)
+// isContent reports whether a token of text in language lang may name a
+// topic: it has a letter, more than one rune and is not a stop word of the
+// language.
+func isContent(lang, tok string) bool {
+	return hasLetter(tok) && utf8.RuneCountInString(tok) > 1 && !IsStopWordIn(lang, tok)
 }
