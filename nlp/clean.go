@@ -345,7 +345,30 @@ func collapseSpace(text string) string {
 	if clean && !prevSpace || text == "" {
 		return text
 	}
-	return strings.Join(strings.Fields(text), " ")
+	var b strings.Builder
+	b.Grow(len(text))
+	pending := false // a space is owed before the next non-space
+	for i := 0; i < len(text); {
+		r, size := rune(text[i]), 1
+		var sp bool
+		if r < utf8.RuneSelf {
+			sp = asciiSpace[r]
+		} else {
+			r, size = utf8.DecodeRuneInString(text[i:])
+			sp = unicode.IsSpace(r)
+		}
+		if sp {
+			pending = b.Len() > 0
+		} else {
+			if pending {
+				b.WriteByte(' ')
+				pending = false
+			}
+			b.WriteString(text[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // asciiSpace marks the ASCII characters unicode.IsSpace accepts.

@@ -39,6 +39,10 @@ type lexScorer struct {
 	// emoji maps a single-rune emoji to its description. govader looks up
 	// one rune at a time, so longer keys (flags, skin tones) never match.
 	emoji map[rune]string
+	// idiomWords are the words of the multi-word idioms and boosters. An
+	// n-gram of words none of which is here cannot be one of them, so most
+	// sentiment words skip building and looking up eight n-grams.
+	idiomWords map[string]bool
 }
 
 // sharedLexScorer returns the lexScorer every Analyzer shares, built from
@@ -55,6 +59,17 @@ func newLexScorer(v *govader.SentimentIntensityAnalyzer) *lexScorer {
 		idioms:   v.Constants.SpecialCaseIdioms,
 		negate:   make(map[string]bool, len(v.Constants.NegateList)),
 		emoji:    make(map[rune]string),
+
+		idiomWords: map[string]bool{},
+	}
+	for _, m := range []map[string]float64{s.idioms, s.boosters} {
+		for k := range m {
+			if strings.Contains(k, " ") {
+				for _, w := range strings.Split(k, " ") {
+					s.idiomWords[w] = true
+				}
+			}
+		}
 	}
 	for _, w := range v.Constants.NegateList {
 		s.negate[w] = true
@@ -97,6 +112,8 @@ type lexWord struct {
 	// valence.
 	lowerInLex bool
 	valence    float64
+	// idiom: lower is a word of a multi-word idiom or booster.
+	idiom bool
 }
 
 // polarity returns what govader's PolarityScores returns for text.
@@ -114,6 +131,7 @@ func (s *lexScorer) polarity(text string) govader.Sentiment {
 			tok = t
 		}
 		w := lexWord{w: tok, lower: strings.ToLower(tok), upper: isUpperASCII(tok)}
+		w.idiom = s.idiomWords[w.lower]
 		w.valence, w.lowerInLex = s.lexicon[w.lower]
 		if w.lower == tok { // most words: one lookup serves both
 			w.inLex = w.lowerInLex
@@ -277,6 +295,16 @@ func (s *lexScorer) negationCheck(v float64, words []lexWord, start, i int) floa
 // before it add to it. buf is scratch space for the n-grams; the map
 // lookups convert it without allocating.
 func (s *lexScorer) specialIdioms(v float64, words []lexWord, i int, buf []byte) float64 {
+	// Every n-gram below is made of words i-3 … i+2; keys hold no word with
+	// a space, so an n-gram matches a key only if all its words are words of
+	// the key.
+	near := false
+	for j := i - 3; j <= i+2 && j < len(words); j++ {
+		near = near || words[j].idiom
+	}
+	if !near {
+		return v
+	}
 	for _, seq := range [...][3]int{{i - 1, i, -1}, {i - 2, i - 1, i}, {i - 2, i - 1, -1}, {i - 3, i - 2, i - 1}, {i - 3, i - 2, -1}} {
 		buf = joinWords(buf[:0], words, seq)
 		if x, ok := s.idioms[string(buf)]; ok {
