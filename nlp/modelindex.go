@@ -28,9 +28,9 @@ import (
 type modelIndex struct {
 	m    *Model
 	stem *stemmer
-	ids  map[string]int32       // token → id
-	uni  []*[3]float64          // by token id; nil if it has no unigram
-	bi   map[uint64]*[3]float64 // (id before)<<32 | (id) → bigram weights
+	ids  map[string]int32      // token → id
+	uni  []*[3]float64         // by token id; nil if it has no unigram
+	bi   map[uint64][3]float64 // (id before)<<32 | (id) → bigram weights, inline
 	// named are the weights of the other features (bias, VADER's, punctuation).
 	named map[string]*[3]float64
 
@@ -39,10 +39,13 @@ type modelIndex struct {
 }
 
 // wordTokens are a word's token ids (noID if the model has none) plain and
-// negated, and whether it opens a negation scope.
+// negated, their unigram weights (held here so that a word costs one
+// lookup), and whether it opens a negation scope.
 type wordTokens struct {
-	plain, negated int32
-	negator        bool
+	plain, negated       int32
+	negator              bool
+	hasPlain, hasNegated bool // the unigram weights below are the model's
+	uniPlain, uniNegated [3]float64
 }
 
 const noID = -1
@@ -56,7 +59,7 @@ func newModelIndex(m *Model, stem *stemmer) *modelIndex {
 	x := &modelIndex{
 		m: m, stem: stem,
 		ids:   map[string]int32{},
-		bi:    map[uint64]*[3]float64{},
+		bi:    map[uint64][3]float64{},
 		named: map[string]*[3]float64{},
 		words: map[string]wordTokens{},
 	}
@@ -76,7 +79,7 @@ func newModelIndex(m *Model, stem *stemmer) *modelIndex {
 		case strings.HasPrefix(name, "b:") && strings.Contains(name[2:], "_"):
 			a, b, _ := strings.Cut(name[2:], "_")
 			ia := id(a)
-			x.bi[uint64(ia)<<32|uint64(uint32(id(b)))] = w
+			x.bi[uint64(ia)<<32|uint64(uint32(id(b)))] = *w
 		default:
 			x.named[name] = w
 		}
@@ -99,6 +102,12 @@ func (x *modelIndex) tokens(lw []byte) wordTokens {
 		tok = x.stem.stem(w)
 	}
 	t = wordTokens{plain: x.id(tok), negated: x.id("!" + tok), negator: negators[w]}
+	if t.plain != noID && x.uni[t.plain] != nil {
+		t.hasPlain, t.uniPlain = true, *x.uni[t.plain]
+	}
+	if t.negated != noID && x.uni[t.negated] != nil {
+		t.hasNegated, t.uniNegated = true, *x.uni[t.negated]
+	}
 	x.mu.Lock()
 	if len(x.words) < maxCachedWords {
 		x.words[w] = t
@@ -157,14 +166,18 @@ func (x *modelIndex) probsOf(text string, vs *govader.Sentiment) ([3]float64, in
 			continue
 		}
 		t := x.tokens(lowerNoApostrophe(lowBuf[:0], w))
-		cur := t.plain
+		cur, has, uni := t.plain, t.hasPlain, &t.uniPlain
 		if neg {
-			cur = t.negated
+			cur, has, uni = t.negated, t.hasNegated, &t.uniNegated
 		}
 		if cur != noID {
-			add(x.uni[cur], scale)
+			if has {
+				add(uni, scale)
+			}
 			if prev != noID {
-				add(x.bi[uint64(prev)<<32|uint64(uint32(cur))], scale)
+				if b, ok := x.bi[uint64(prev)<<32|uint64(uint32(cur))]; ok {
+					add(&b, scale)
+				}
 			}
 		}
 		prev = cur
