@@ -40,13 +40,19 @@ func Clean(text string) string {
 // Friday) and "#np" (now playing) stay unscored; without the '#' they would
 // hit the lexicon entries "ff" and "np".
 func sentimentText(text string) string {
-	text = strings.ToValidUTF8(text, "")
+	// Printable ASCII, most text, is valid UTF-8 with nothing for cleanRune
+	// to change; checking for it is cheaper than either pass.
+	if !printableASCII(text) {
+		text = strings.ToValidUTF8(text, "")
+	}
 	// Decode entities first: Twitter sends "<" as "&lt;", so "&lt;3" must
 	// become the emoticon "<3" before anything looks at the text.
 	text = unescape(text)
 	// Drop invisible characters before matching, so that none can hide a
 	// mention or link from the patterns ("@\u200bunited").
-	text = strings.Map(cleanRune, text)
+	if !printableASCII(text) {
+		text = strings.Map(cleanRune, text)
+	}
 	// The patterns are skipped when the byte each must start with is absent:
 	// most texts have no tag, link or handle, and a regexp scan costs more
 	// than the rest of cleaning.
@@ -60,6 +66,17 @@ func sentimentText(text string) string {
 		text = removeHandles(text)
 	}
 	return collapseSpace(text)
+}
+
+// printableASCII reports whether text is made of the ASCII characters from
+// space to '~' only.
+func printableASCII(text string) bool {
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c < ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // hasURLStart reports whether text may hold a match of reURL: an "http" or
