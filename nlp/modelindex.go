@@ -31,8 +31,14 @@ type modelIndex struct {
 	ids  map[string]int32      // token → id
 	uni  []*[3]float64         // by token id; nil if it has no unigram
 	bi   map[uint64][3]float64 // (id before)<<32 | (id) → bigram weights, inline
-	// named are the weights of the other features (bias, VADER's, punctuation).
-	named map[string]*[3]float64
+	// named are the weights of the other features (bias, VADER's,
+	// punctuation); the fields below are those that scoring reads, looked
+	// up once here (nil where the model lacks one).
+	named                                 map[string]*[3]float64
+	bias, compound, compound3, vpos, vneg *[3]float64
+	bins                                  [len(vaderBins)]*[3]float64
+	exclaim, question, caps               *[3]float64
+	start                                 int32 // id of "^", the clause start
 
 	mu    sync.RWMutex
 	words map[string]wordTokens // lowercased word without apostrophes → tokens
@@ -84,6 +90,13 @@ func newModelIndex(m *Model, stem *stemmer) *modelIndex {
 			x.named[name] = w
 		}
 	}
+	x.bias, x.compound, x.compound3 = x.named["bias"], x.named["v:compound"], x.named["v:compound3"]
+	x.vpos, x.vneg = x.named["v:pos"], x.named["v:neg"]
+	for i, b := range vaderBins {
+		x.bins[i] = x.named[b]
+	}
+	x.exclaim, x.question, x.caps = x.named["p:!"], x.named["p:?"], x.named["p:caps"]
+	x.start = x.id("^")
 	return x
 }
 
@@ -134,14 +147,14 @@ func (x *modelIndex) probsOf(text string, vs *govader.Sentiment) ([3]float64, in
 			}
 		}
 	}
-	add(x.named["bias"], 1)
+	add(x.bias, 1)
 	if vs != nil {
 		c := vs.Compound
-		add(x.named["v:compound"], c)
-		add(x.named["v:compound3"], c*c*c)
-		add(x.named["v:pos"], vs.Positive)
-		add(x.named["v:neg"], vs.Negative)
-		add(x.named[vaderBins[int((c+1)*4.999)]], 1)
+		add(x.compound, c)
+		add(x.compound3, c*c*c)
+		add(x.vpos, vs.Positive)
+		add(x.vneg, vs.Negative)
+		add(x.bins[int((c+1)*4.999)], 1)
 	}
 	var wordStack [64]string
 	words, marks := splitWords(text, wordStack[:0])
@@ -155,7 +168,7 @@ func (x *modelIndex) probsOf(text string, vs *govader.Sentiment) ([3]float64, in
 	if n > 0 {
 		scale = 1 / math.Sqrt(float64(n))
 	}
-	start := x.id("^")
+	start := x.start
 	prev := start
 	neg := false
 	var lowBuf [64]byte
@@ -186,13 +199,13 @@ func (x *modelIndex) probsOf(text string, vs *govader.Sentiment) ([3]float64, in
 		}
 	}
 	if marks.exclaim > 0 {
-		add(x.named["p:!"], 1)
+		add(x.exclaim, 1)
 	}
 	if marks.question > 0 {
-		add(x.named["p:?"], 1)
+		add(x.question, 1)
 	}
 	if marks.caps > 0 {
-		add(x.named["p:caps"], 1)
+		add(x.caps, 1)
 	}
 	return softmax(z), n
 }

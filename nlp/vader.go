@@ -43,6 +43,18 @@ type lexScorer struct {
 	// n-gram of words none of which is here cannot be one of them, so most
 	// sentiment words skip building and looking up eight n-grams.
 	idiomWords map[string]bool
+	// entries holds, for every word of the lexicon, the boosters, the
+	// negations and idiomWords, what the tables above say about it, so
+	// that a word costs one lookup instead of four.
+	entries map[string]lexEntry
+}
+
+// lexEntry is what VADER's tables say about one word.
+type lexEntry struct {
+	valence          float64 // in the lexicon with this valence, if inLex
+	boost            float64 // a booster (or dampener) by this much, if booster
+	inLex, booster   bool
+	negates, inIdiom bool
 }
 
 // sharedLexScorer returns the lexScorer every Analyzer shares, built from
@@ -62,6 +74,9 @@ func newLexScorer(v *govader.SentimentIntensityAnalyzer) *lexScorer {
 
 		idiomWords: map[string]bool{},
 	}
+	for _, w := range v.Constants.NegateList {
+		s.negate[w] = true
+	}
 	for _, m := range []map[string]float64{s.idioms, s.boosters} {
 		for k := range m {
 			if strings.Contains(k, " ") {
@@ -71,8 +86,23 @@ func newLexScorer(v *govader.SentimentIntensityAnalyzer) *lexScorer {
 			}
 		}
 	}
-	for _, w := range v.Constants.NegateList {
-		s.negate[w] = true
+	s.entries = make(map[string]lexEntry, len(s.lexicon)+len(s.boosters))
+	edit := func(w string, f func(*lexEntry)) {
+		e := s.entries[w]
+		f(&e)
+		s.entries[w] = e
+	}
+	for w, v := range s.lexicon {
+		edit(w, func(e *lexEntry) { e.valence, e.inLex = v, true })
+	}
+	for w, b := range s.boosters {
+		edit(w, func(e *lexEntry) { e.boost, e.booster = b, true })
+	}
+	for w := range s.negate {
+		edit(w, func(e *lexEntry) { e.negates = true })
+	}
+	for w := range s.idiomWords {
+		edit(w, func(e *lexEntry) { e.inIdiom = true })
 	}
 	for k, d := range v.EmojiDict {
 		// A key of one rune; an invalid byte decodes to U+FFFD too.
@@ -114,6 +144,11 @@ type lexWord struct {
 	valence    float64
 	// idiom: lower is a word of a multi-word idiom or booster.
 	idiom bool
+	// booster, boost: lower is a booster word, by boost.
+	booster bool
+	boost   float64
+	// negates: lower negates what follows (VADER's list, or "n't" in it).
+	negates bool
 }
 
 // polarity returns what govader's PolarityScores returns for text.
@@ -131,12 +166,14 @@ func (s *lexScorer) polarity(text string) govader.Sentiment {
 			tok = t
 		}
 		w := lexWord{w: tok, lower: strings.ToLower(tok), upper: isUpperASCII(tok)}
-		w.idiom = s.idiomWords[w.lower]
-		w.valence, w.lowerInLex = s.lexicon[w.lower]
+		e := s.entries[w.lower]
+		w.valence, w.lowerInLex = e.valence, e.inLex
+		w.booster, w.boost, w.idiom = e.booster, e.boost, e.inIdiom
+		w.negates = e.negates || strings.Contains(w.lower, "n't")
 		if w.lower == tok { // most words: one lookup serves both
 			w.inLex = w.lowerInLex
 		} else {
-			_, w.inLex = s.lexicon[tok]
+			w.inLex = s.entries[tok].inLex
 		}
 		words = append(words, w)
 		if !more {
@@ -160,7 +197,7 @@ func (s *lexScorer) polarity(text string) govader.Sentiment {
 	sentiments := sstack[:0]
 	var buf [128]byte
 	for i, w := range words {
-		if _, ok := s.boosters[w.lower]; ok {
+		if w.booster {
 			sentiments = append(sentiments, 0)
 			continue
 		}
@@ -236,10 +273,10 @@ func (s *lexScorer) valence(words []lexWord, i int, capDiff bool, buf []byte) fl
 // scalarIncDec is how much a booster word before a sentiment word changes
 // its valence.
 func (s *lexScorer) scalarIncDec(prev lexWord, valence float64, capDiff bool) float64 {
-	scalar, ok := s.boosters[prev.lower]
-	if !ok {
+	if !prev.booster {
 		return 0
 	}
+	scalar := prev.boost
 	if valence < 0 {
 		scalar *= -1
 	}
@@ -253,17 +290,11 @@ func (s *lexScorer) scalarIncDec(prev lexWord, valence float64, capDiff bool) fl
 	return scalar
 }
 
-// negated reports whether a lowercased word negates: in VADER's list, or
-// with "n't" in it.
-func (s *lexScorer) negated(lower string) bool {
-	return s.negate[lower] || strings.Contains(lower, "n't")
-}
-
 // negationCheck is govader's negationCheck, start words before i.
 func (s *lexScorer) negationCheck(v float64, words []lexWord, start, i int) float64 {
 	switch start {
 	case 0:
-		if s.negated(words[i-1].lower) {
+		if words[i-1].negates {
 			return v * vaderNScalar
 		}
 	case 1:
@@ -272,7 +303,7 @@ func (s *lexScorer) negationCheck(v float64, words []lexWord, start, i int) floa
 			return v * vaderNegScale
 		case words[i-2].lower == "without" && words[i-1].lower == "doubt":
 			return v
-		case s.negated(words[i-2].lower):
+		case words[i-2].negates:
 			return v * vaderNScalar
 		}
 	case 2:
@@ -283,7 +314,7 @@ func (s *lexScorer) negationCheck(v float64, words []lexWord, start, i int) floa
 			return v * vaderNegScale
 		case words[i-3].lower == "without" && (words[i-2].lower == "doubt" || words[i-1].lower == "doubt"):
 			return v
-		case s.negated(words[i-3].lower):
+		case words[i-3].negates:
 			return v * vaderNScalar
 		}
 	}
