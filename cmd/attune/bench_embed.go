@@ -19,8 +19,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attune-cx/attune/cluster"
 	"github.com/attune-cx/attune/embed"
 	"github.com/attune-cx/attune/embed/wordvec"
+	"github.com/attune-cx/attune/embed/wordvec/evaluate"
 )
 
 // benchEmbedResult is the JSON `attune bench embed --json` prints. The
@@ -319,15 +321,15 @@ func benchClusters(ctx context.Context, emb *embed.Client, texts, labels []strin
 			x[i][j] = float64(f)
 		}
 	}
-	sp, dim := embTfidf(texts)
+	sp := evaluate.TFIDF(texts, wordvec.Tokenize)
 	for s := range seeds {
 		seed := uint64(s + 1)
-		a := embDenseKMeans(x, k, nInit, seed)
-		figs.NMI += embNmi(a, labels) / float64(seeds)
-		figs.ARI += embAri(a, labels) / float64(seeds)
-		b := embSparseKMeans(sp, dim, k, nInit, seed)
-		figs.TFIDFNMI += embNmi(b, labels) / float64(seeds)
-		figs.TFIDFARI += embAri(b, labels) / float64(seeds)
+		a := evaluate.KMeans(evaluate.Dense(x), k, nInit, seed)
+		figs.NMI += cluster.NMI(a, labels) / float64(seeds)
+		figs.ARI += cluster.ARI(a, labels) / float64(seeds)
+		b := evaluate.KMeans(sp, k, nInit, seed)
+		figs.TFIDFNMI += cluster.NMI(b, labels) / float64(seeds)
+		figs.TFIDFARI += cluster.ARI(b, labels) / float64(seeds)
 	}
 	return figs, nil
 }
