@@ -345,6 +345,29 @@ func TestLongTextsAreChunkedNotTruncated(t *testing.T) {
 	if d := maxAbsDiff(vecs[1], m.Embed(short)); d > 1e-5 {
 		t.Errorf("short text differs from the reference by %.2g", d)
 	}
+
+	// Unseen words take several tokens each: Model.Split counts them
+	// exactly, so it cuts less often than the vocabulary-free Split, and
+	// the server embeds each part whole (a part over its context would come
+	// back as its tail's embedding).
+	raw, err := NewClient(s.Host(), testModelName, WithChunker(func(s string) []string { return []string{s} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseen := strings.Repeat(strings.Join(unseenWordTexts, " "), 12)
+	parts := m.Split(unseen)
+	if safe := len(wordvec.Split(unseen)); len(parts) < 2 || len(parts) >= safe {
+		t.Fatalf("Model.Split gave %d parts, Split %d", len(parts), safe)
+	}
+	served, err := raw.Embed(t.Context(), parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range parts {
+		if d := maxAbsDiff(served[i], m.Embed(p)); d > 1e-5 {
+			t.Errorf("part %d (%d tokens) differs from the reference by %.2g", i, len(m.Tokens(p)), d)
+		}
+	}
 }
 
 func TestModelReplacedWithOtherDimension(t *testing.T) {
