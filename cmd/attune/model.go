@@ -16,6 +16,7 @@ import (
 
 	"github.com/attune-cx/attune/embed"
 	"github.com/attune-cx/attune/embed/wordvec"
+	"github.com/attune-cx/attune/ingest"
 )
 
 // modelRecipe names the training recipe in the cache key, so that a change
@@ -131,7 +132,32 @@ cached file is registered again without retraining unless --force.`,
 	build.Flags().StringVar(&name, "name", "", "register the model with Ollama under this name (default "+ownModel+")")
 	build.Flags().StringVar(&out, "out", "", "write the GGUF to this file instead of the cache (always trains)")
 	build.Flags().BoolVar(&noRegister, "no-register", false, "only train and write the file; do not start or call Ollama")
-	cmd.AddCommand(build)
+	use := &cobra.Command{
+		Use:   "use NAME",
+		Short: "Switch the running worker to another embedding model without stopping it",
+		Long: `use tells the running worker to embed with NAME (a model on its Ollama, e.g. one
+made by ` + "`attune model build --name NAME`" + `). The worker keeps consuming while it
+re-embeds the stored events with NAME in the background; then it pauses
+batches briefly to embed the events that arrived meanwhile, stores the new
+vectors, swaps the model and re-clusters. Vectors of two models never mix.
+The switch lasts until the worker restarts; set embed.model to keep it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := clientApp(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			var rep modelSwitchReply
+			if err := ingest.Control(cmd.Context(), a.nc, "model", modelSwitchRequest{Model: args[0]}, &rep); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "switched %s (dim %d) -> %s (dim %d): %d events re-embedded (%d while batches waited %.2fs), %d segments, %.1fs\n",
+				rep.Was.Model, rep.Was.Dim, rep.Now.Model, rep.Now.Dim, rep.Reembedded, rep.AtSwap, rep.PausedSeconds, rep.Segments, rep.Seconds)
+			return nil
+		},
+	}
+	cmd.AddCommand(build, use)
 	return cmd
 }
 
