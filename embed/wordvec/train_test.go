@@ -492,7 +492,7 @@ func TestTrainOptionsAndProgress(t *testing.T) {
 	if _, err := Train(context.Background(), texts[:3000], opt); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"tokenize", "cooccurrence", "ppmi", "svd", "sif"}; !slices.Equal(order, want) {
+	if want := []string{"tokenize", "cooccurrence", "ppmi", "svd", "sif", "pieces"}; !slices.Equal(order, want) {
 		t.Errorf("progress stages %v, want %v", order, want)
 	}
 	for stage, p := range stages {
