@@ -112,6 +112,28 @@ func NewClient(host, modelName string, opts ...Option) (*Client, error) {
 // Model returns the name of the model the client embeds with.
 func (c *Client) Model() string { return c.model }
 
+// ForModel returns a client for another model on the same server with c's
+// options (batching, retries, cache, chunker), and opts applied after
+// them. The cache is shared safely: its keys include the model. It does not
+// contact the server.
+func (c *Client) ForModel(modelName string, opts ...Option) (*Client, error) {
+	if !model.ParseName(modelName).IsValid() {
+		return nil, fmt.Errorf("embedding model name %q is not a valid ollama model name", modelName)
+	}
+	n := &Client{
+		base: c.base, model: modelName, api: c.api,
+		batchSize: c.batchSize, timeout: c.timeout, maxAttempts: c.maxAttempts, backoff: c.backoff,
+		threads: c.threads, logger: c.logger, missingHint: "run `ollama pull " + modelName + "`",
+		batchChars: c.batchChars, inFlight: c.inFlight, cache: c.cache, chunk: c.chunk,
+	}
+	for _, opt := range opts {
+		if err := opt(n); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
 // Host returns the base URL of the server the client talks to.
 func (c *Client) Host() string { return c.base.String() }
 

@@ -141,8 +141,22 @@ func TestOllamaServesOwnModel(t *testing.T) {
 		t.Fatalf("Check dimension %d, model's ServedDim %d", dim, m.ServedDim())
 	}
 
-	// 200 tweets (four batches, the last one short) and an empty text.
-	texts := append(sampleTweets(t, 200), "")
+	// 200 tweets (four batches, the last one short), texts whose words the
+	// airline-trained vocabulary mostly lacks, so that the server covers
+	// them with subword pieces, and an empty text last.
+	texts := append(sampleTweets(t, 200), unseenWordTexts...)
+	pieces := 0
+	for _, s := range unseenWordTexts {
+		for _, tok := range m.Tokens(s) {
+			if !strings.HasPrefix(tok, "▁") && tok != "[UNK]" {
+				pieces++
+			}
+		}
+	}
+	if pieces < 20 {
+		t.Fatalf("the reference covers only %d tokens of the unseen-word texts with continuation pieces; the test would not exercise them", pieces)
+	}
+	texts = append(texts, "")
 	vecs, err := c.Embed(t.Context(), texts)
 	if err != nil {
 		t.Fatalf("Embed: %v", err)
@@ -186,6 +200,19 @@ func TestOllamaServesOwnModel(t *testing.T) {
 			t.Errorf("text %d changed by %.2g after re-creating the model", i, d)
 		}
 	}
+}
+
+// unseenWordTexts are bank support requests, typos and invented names: a
+// model trained on airline tweets knows few of their words whole.
+var unseenWordTexts = []string{
+	"My contactless payment was declined at the supermarket",
+	"Why was my cryptocurrency transfer reverted?",
+	"I recieved a chargeback notificaton for a refundable purchase",
+	"Unblocking my PIN after three incorrect attempts",
+	"The exchange rate for my top-up was unfavourable",
+	"Zorblaxian quuxified flibbertigibbets 12345678 ÄÖÜßéè",
+	"disposable virtual cards, apple pay and google pay verification",
+	"cancellationsss delaaayed reschedulings, unhelpfulness, overbookings",
 }
 
 func TestEmbedSurvivesServerRestart(t *testing.T) {
@@ -317,6 +344,29 @@ func TestLongTextsAreChunkedNotTruncated(t *testing.T) {
 	}
 	if d := maxAbsDiff(vecs[1], m.Embed(short)); d > 1e-5 {
 		t.Errorf("short text differs from the reference by %.2g", d)
+	}
+
+	// Unseen words take several tokens each: Model.Split counts them
+	// exactly, so it cuts less often than the vocabulary-free Split, and
+	// the server embeds each part whole (a part over its context would come
+	// back as its tail's embedding).
+	raw, err := NewClient(s.Host(), testModelName, WithChunker(func(s string) []string { return []string{s} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseen := strings.Repeat(strings.Join(unseenWordTexts, " "), 12)
+	parts := m.Split(unseen)
+	if safe := len(wordvec.Split(unseen)); len(parts) < 2 || len(parts) >= safe {
+		t.Fatalf("Model.Split gave %d parts, Split %d", len(parts), safe)
+	}
+	served, err := raw.Embed(t.Context(), parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range parts {
+		if d := maxAbsDiff(served[i], m.Embed(p)); d > 1e-5 {
+			t.Errorf("part %d (%d tokens) differs from the reference by %.2g", i, len(m.Tokens(p)), d)
+		}
 	}
 }
 

@@ -19,8 +19,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attune-cx/attune/cluster"
 	"github.com/attune-cx/attune/embed"
 	"github.com/attune-cx/attune/embed/wordvec"
+	"github.com/attune-cx/attune/embed/wordvec/evaluate"
 )
 
 // benchEmbedResult is the JSON `attune bench embed --json` prints. The
@@ -279,29 +281,20 @@ func runBenchEmbed(ctx context.Context, cfg *Config, log *slog.Logger, o benchEm
 // settings, the file `attune model build` caches, training it if missing
 // (and how long that took).
 func benchOwnModel(ctx context.Context, cfg *Config, log *slog.Logger, step func(string, ...any)) (string, time.Duration, error) {
-	path, err := modelPath(cfg)
+	spec := defaultModelSpec(cfg)
+	path, err := modelPath(cfg, spec)
 	if err != nil {
 		return "", 0, err
 	}
 	if _, err := os.Stat(path); err == nil {
 		return path, 0, nil
 	}
-	step("training the own model (dim %d, seed %d) for %s", cfg.Model.Dim, cfg.Model.Seed, filepath.Base(path))
+	step("training the own model (dim %d, seed %d) for %s", spec.dim, spec.seed, filepath.Base(path))
 	start := time.Now()
-	texts, err := wordvec.Corpus(cfg.Model.DatasetsDir)
-	if err != nil {
-		return "", 0, fmt.Errorf("read training corpus: %w", err)
+	if err := trainModelFile(ctx, spec, path, log, io.Discard); err != nil {
+		return "", 0, err
 	}
-	m, err := wordvec.Train(ctx, texts, wordvec.Options{Dim: cfg.Model.Dim, Seed: cfg.Model.Seed})
-	if err != nil {
-		return "", 0, fmt.Errorf("train embedding model: %w", err)
-	}
-	if err := writeFileAtomic(path, m.WriteGGUF); err != nil {
-		return "", 0, fmt.Errorf("write model: %w", err)
-	}
-	took := time.Since(start)
-	log.Info("bench model trained", "words", len(m.Words), "served_dim", m.ServedDim(), "took", took.Round(time.Millisecond), "file", path)
-	return path, took, nil
+	return path, time.Since(start), nil
 }
 
 // benchClusters embeds texts through emb and clusters them with k-means,
@@ -319,15 +312,15 @@ func benchClusters(ctx context.Context, emb *embed.Client, texts, labels []strin
 			x[i][j] = float64(f)
 		}
 	}
-	sp, dim := embTfidf(texts)
+	sp := evaluate.TFIDF(texts, wordvec.Tokenize)
 	for s := range seeds {
 		seed := uint64(s + 1)
-		a := embDenseKMeans(x, k, nInit, seed)
-		figs.NMI += embNmi(a, labels) / float64(seeds)
-		figs.ARI += embAri(a, labels) / float64(seeds)
-		b := embSparseKMeans(sp, dim, k, nInit, seed)
-		figs.TFIDFNMI += embNmi(b, labels) / float64(seeds)
-		figs.TFIDFARI += embAri(b, labels) / float64(seeds)
+		a := evaluate.KMeans(evaluate.Dense(x), k, nInit, seed)
+		figs.NMI += cluster.NMI(a, labels) / float64(seeds)
+		figs.ARI += cluster.ARI(a, labels) / float64(seeds)
+		b := evaluate.KMeans(sp, k, nInit, seed)
+		figs.TFIDFNMI += cluster.NMI(b, labels) / float64(seeds)
+		figs.TFIDFARI += cluster.ARI(b, labels) / float64(seeds)
 	}
 	return figs, nil
 }

@@ -23,7 +23,7 @@ import (
 // and re-indexes every event's segment.
 type pipeline struct {
 	an  *nlp.Analyzer
-	emb *embed.Client
+	emb *embed.Client // guarded by mu: switchModel replaces it
 	// red redacts personal data before anything else sees the text; nil
 	// when redaction is off.
 	red   *nlp.Redactor
@@ -82,13 +82,21 @@ func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
 		texts[i] = docs[i].Analysis.Clean
 	}
 	t1 := time.Now()
-	vecs, err := p.emb.Embed(ctx, texts)
+	p.mu.Lock()
+	emb := p.emb
+	p.mu.Unlock()
+	vecs, err := emb.Embed(ctx, texts)
 	if err != nil {
 		return fmt.Errorf("embed %d events: %w", len(events), err)
 	}
 	t2 := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.emb != emb { // the model was switched meanwhile (switchModel)
+		if vecs, err = p.emb.Embed(ctx, texts); err != nil {
+			return fmt.Errorf("embed %d events: %w", len(events), err)
+		}
+	}
 	customers, err := p.store.Put(docs, vecs)
 	if err != nil {
 		return fmt.Errorf("store %d events: %w", len(events), err)

@@ -165,6 +165,13 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 			}
 			return a.ix.Search(ctx, q)
 		},
+		"model": func(ctx context.Context, req []byte) (any, error) {
+			var r modelSwitchRequest
+			if err := json.Unmarshal(req, &r); err != nil || r.Model == "" {
+				return nil, fmt.Errorf("bad model request %q: want {\"model\":\"NAME\"}", req)
+			}
+			return p.switchModel(ctx, a.cfg.DataDir, r.Model)
+		},
 		"stats": func(ctx context.Context, _ []byte) (any, error) {
 			s := w.Stats()
 			n, err := a.ix.CountEvents(ctx)

@@ -14,10 +14,17 @@ func ExampleTokenize() {
 }
 
 func ExampleTruncate() {
-	long := strings.Repeat("late again. ", 300) // 900 tokens
+	long := strings.Repeat("late again. ", 300) // 900 words and full stops
+	// Without a vocabulary, every character may be a token.
 	cut := wordvec.Truncate(long)
 	fmt.Println(len(wordvec.Tokenize(cut)), strings.HasPrefix(long, cut))
-	// Output: 510 true
+	// A model knows its tokens: here every word is one.
+	m := &wordvec.Model{Dim: 1, Words: []string{"late", "again", "."}, Vectors: []float32{1, 1, 1}}
+	cut = m.Truncate(long)
+	fmt.Println(len(m.Tokens(cut)), strings.HasPrefix(long, cut))
+	// Output:
+	// 153 true
+	// 510 true
 }
 
 // BenchmarkTokenize measures the pre-tokenizer on a typical complaint.

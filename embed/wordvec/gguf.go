@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/ollama/ollama/fs/ggml"
 )
@@ -46,7 +47,7 @@ func (m *Model) WriteGGUF(w io.WriteSeeker) error {
 		return fmt.Errorf("write GGUF: %w", err)
 	}
 	h := m.ServedDim()
-	nTok := firstWordID + len(m.Words)
+	nTok := firstWordID + len(m.Words) + len(m.Pieces)
 
 	tokens := make([]string, 0, nTok)
 	types := make([]int32, 0, nTok)
@@ -57,6 +58,10 @@ func (m *Model) WriteGGUF(w io.WriteSeeker) error {
 	for _, word := range m.Words {
 		tokens = append(tokens, wordPiecePrefix+word)
 		types = append(types, 1) // normal
+	}
+	for _, p := range m.Pieces {
+		tokens = append(tokens, pieceToken(p))
+		types = append(types, 1)
 	}
 	kv := ggml.KV{
 		"general.architecture":              "bert",
@@ -137,17 +142,31 @@ func (m *Model) validate() error {
 		return fmt.Errorf("model has %d vector values for %d words of %d dimensions", len(m.Vectors), len(m.Words), m.Dim)
 	case m.Counts != nil && len(m.Counts) != len(m.Words):
 		return fmt.Errorf("model has %d counts for %d words", len(m.Counts), len(m.Words))
+	case len(m.PieceVectors) != len(m.Pieces)*m.Dim:
+		return fmt.Errorf("model has %d piece vector values for %d pieces of %d dimensions", len(m.PieceVectors), len(m.Pieces), m.Dim)
 	}
-	seen := make(map[string]bool, len(m.Words))
+	// Token texts must be distinct: words and starting pieces carry the
+	// phantom space, continuation pieces do not, and none may contain it
+	// elsewhere or be empty.
+	seen := make(map[string]bool, len(m.Words)+len(m.Pieces))
 	for _, w := range m.Words {
-		if w == "" || seen[w] {
+		if w == "" || seen[wordPiecePrefix+w] {
 			return fmt.Errorf("model vocabulary has an empty or repeated word %q", w)
 		}
-		seen[w] = true
+		seen[wordPiecePrefix+w] = true
 	}
-	for _, x := range m.Vectors {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return errors.New("model has a non-finite vector value")
+	for _, p := range m.Pieces {
+		tok := pieceToken(p)
+		if tok == "" || tok == wordPiecePrefix || strings.Contains(strings.TrimPrefix(tok, wordPiecePrefix), wordPiecePrefix) || seen[tok] {
+			return fmt.Errorf("model has an empty, repeated or malformed piece %q", p)
+		}
+		seen[tok] = true
+	}
+	for _, v := range [][]float32{m.Vectors, m.PieceVectors} {
+		for _, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return errors.New("model has a non-finite vector value")
+			}
 		}
 	}
 	return nil
@@ -159,9 +178,10 @@ func (m *Model) embeddingRows() io.WriterTo {
 	// One scale for all rows keeps the SIF weights; the largest row uses half
 	// of the squared norm H, so every β is real and well away from zero.
 	var maxQ float64
-	for i := range m.Words {
+	nRows := len(m.Words) + len(m.Pieces)
+	for i := range nRows {
 		var sq, sum float64
-		for _, x := range m.Vectors[i*d : (i+1)*d] {
+		for _, x := range m.row(int32(firstWordID + i)) {
 			sq += float64(x) * float64(x)
 			sum += float64(x)
 		}
@@ -188,10 +208,10 @@ func (m *Model) embeddingRows() io.WriterTo {
 				return n, err
 			}
 		}
-		for i := range m.Words {
+		for i := range nRows {
 			clear(row)
 			var sq, sum float64
-			for j, x := range m.Vectors[i*d : (i+1)*d] {
+			for j, x := range m.row(int32(firstWordID + i)) {
 				v := float32(lambda * float64(x))
 				row[j] = v
 				sq += float64(v) * float64(v)

@@ -2,6 +2,7 @@ package wordvec
 
 import (
 	"math"
+	"strings"
 	"sync"
 )
 
@@ -25,6 +26,15 @@ type Model struct {
 	// SIF weight and the common-component removal baked in, so that a text's
 	// embedding is simply the normalised sum of its words' rows.
 	Vectors []float32
+	// Pieces are the subword fallback for words outside Words, in WordPiece
+	// notation: "##ing" continues a word, "refu" starts one. The server
+	// covers an unknown word greedily, longest piece first, starting with a
+	// whole word or a starting piece; a word it cannot cover becomes [UNK],
+	// which adds nothing. A starting piece is never also in Words.
+	Pieces []string
+	// PieceVectors holds len(Pieces) rows of Dim values, in the space of
+	// Vectors: an unknown word's vector is the sum of its pieces' rows.
+	PieceVectors []float32
 
 	once  sync.Once
 	index *tokenIndex
@@ -63,6 +73,9 @@ func (m *Model) tokens() (*tokenIndex, error) {
 		}
 		for i, w := range m.Words {
 			add(wordPiecePrefix+w, int32(firstWordID+i))
+		}
+		for i, p := range m.Pieces {
+			add(pieceToken(p), int32(firstWordID+len(m.Words)+i))
 		}
 		m.index = ix
 	})
@@ -116,14 +129,62 @@ func (ix *tokenIndex) appendWord(out []int32, word string) []int32 {
 	return out
 }
 
+// pieceToken is the GGUF token text of a piece: a continuation piece is
+// stored bare, a starting piece with the phantom space words carry.
+func pieceToken(p string) string {
+	if rest, ok := strings.CutPrefix(p, continuationMark); ok {
+		return rest
+	}
+	return wordPiecePrefix + p
+}
+
+// continuationMark starts a continuation piece in Model.Pieces. No word of
+// Tokenize contains '#', which is punctuation, so it cannot be confused with
+// a word.
+const continuationMark = "##"
+
+// row returns the vector of token id, which must be a word or a piece.
+func (m *Model) row(id int32) []float32 {
+	i, d := int(id-firstWordID), m.Dim
+	if i < len(m.Words) {
+		return m.Vectors[i*d : (i+1)*d]
+	}
+	i -= len(m.Words)
+	return m.PieceVectors[i*d : (i+1)*d]
+}
+
+// Tokens returns the token texts the served tokenizer gives text, without
+// the [CLS] and [SEP] it adds: "▁word" for a known word, its pieces for a
+// word the pieces cover, and "[UNK]" for any other word. It is for
+// inspecting what the model sees, such as how often words are unknown.
+func (m *Model) Tokens(text string) []string {
+	ids, err := m.tokenIDs(text)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		switch {
+		case id < firstWordID:
+			out[i] = specialTokens[id]
+		case int(id-firstWordID) < len(m.Words):
+			out[i] = wordPiecePrefix + m.Words[id-firstWordID]
+		default:
+			out[i] = pieceToken(m.Pieces[int(id-firstWordID)-len(m.Words)])
+		}
+	}
+	return out
+}
+
 // Embed returns what Ollama serves for text from the GGUF of m: a vector of
 // ServedDim values, L2-normalised, whose first Dim values are the sum of the
-// vectors of the text's known words and the rest zero. A text with no known
-// word gets the zero vector. Embed reads the Truncate(text) prefix only, which
-// is what the server embeds whole. It returns nil if the exported fields of m
-// are inconsistent, which no Model from Train or Load is.
+// rows of the text's tokens (known words, and the pieces of the other words)
+// and the rest zero. A text with no known word or piece gets the zero
+// vector. Embed reads the m.Truncate(text) prefix only, which is what the
+// server embeds whole. It returns nil if the exported fields of m are
+// inconsistent, which no Model from Train or Load is.
 func (m *Model) Embed(text string) []float32 {
-	ids, err := m.tokenIDs(Truncate(text))
+	ids, err := m.tokenIDs(m.Truncate(text))
 	if err != nil {
 		return nil
 	}
@@ -134,8 +195,7 @@ func (m *Model) Embed(text string) []float32 {
 		if id < firstWordID {
 			continue // control tokens and [UNK] have zero vectors
 		}
-		row := m.Vectors[int(id-firstWordID)*d : int(id-firstWordID+1)*d]
-		for j, x := range row {
+		for j, x := range m.row(id) {
 			sum[j] += float64(x)
 		}
 	}

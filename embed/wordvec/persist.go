@@ -12,10 +12,12 @@ import (
 
 // The Save format, little-endian: magic, version, dim and word count as
 // uint32; each word as a uvarint byte length and its bytes; each count as a
-// uvarint; the vectors as float32; and a CRC-32 (IEEE) of everything before.
+// uvarint; the vectors as float32; from version 2 the piece count as a
+// uint32, each piece as a word is, and the piece vectors as float32; and a
+// CRC-32 (IEEE) of everything before. Load reads versions 1 and 2.
 const (
 	saveMagic   = "ATTUNEWV"
-	saveVersion = 1
+	saveVersion = 2
 
 	// maxLoadWords and maxLoadDim bound what Load accepts, so that a corrupt
 	// header cannot make it allocate without limit.
@@ -53,6 +55,14 @@ func (m *Model) Save(w io.Writer) error {
 	if _, err := float32s(m.Vectors).WriteTo(bw); err != nil {
 		return fmt.Errorf("save word vectors: %w", err)
 	}
+	binary.Write(bw, binary.LittleEndian, uint32(len(m.Pieces)))
+	for _, p := range m.Pieces {
+		bw.Write(binary.AppendUvarint(scratch[:0], uint64(len(p))))
+		bw.WriteString(p)
+	}
+	if _, err := float32s(m.PieceVectors).WriteTo(bw); err != nil {
+		return fmt.Errorf("save word vectors: %w", err)
+	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("save word vectors: %w", err)
 	}
@@ -79,8 +89,8 @@ func Load(r io.Reader) (*Model, error) {
 	if err := binary.Read(tr, binary.LittleEndian, &hdr); err != nil {
 		return nil, bad("short header")
 	}
-	if hdr[0] != saveVersion {
-		return nil, bad("version %d, want %d", hdr[0], saveVersion)
+	if hdr[0] != 1 && hdr[0] != saveVersion {
+		return nil, bad("version %d, want 1 or %d", hdr[0], saveVersion)
 	}
 	dim, n := int(hdr[1]), int(hdr[2])
 	if dim < 1 || dim > maxLoadDim || n > maxLoadWords {
@@ -88,16 +98,36 @@ func Load(r io.Reader) (*Model, error) {
 	}
 	byteReader := &teeByteReader{br: br, w: crc}
 	m := &Model{Dim: dim, Words: make([]string, n), Counts: make([]int, n)}
-	for i := range n {
-		l, err := binary.ReadUvarint(byteReader)
-		if err != nil || l > maxWordLen {
-			return nil, bad("word %d: bad length", i)
+	readStrings := func(what string, out []string) error {
+		for i := range out {
+			l, err := binary.ReadUvarint(byteReader)
+			if err != nil || l > maxWordLen {
+				return bad("%s %d: bad length", what, i)
+			}
+			b := make([]byte, l)
+			if _, err := io.ReadFull(tr, b); err != nil {
+				return bad("%s %d: %v", what, i, err)
+			}
+			out[i] = string(b)
 		}
-		b := make([]byte, l)
-		if _, err := io.ReadFull(tr, b); err != nil {
-			return nil, bad("word %d: %v", i, err)
+		return nil
+	}
+	buf := make([]byte, 4*1024)
+	readFloats := func(what string, out []float32) error {
+		for i := 0; i < len(out); {
+			c := min(len(out)-i, len(buf)/4)
+			if _, err := io.ReadFull(tr, buf[:4*c]); err != nil {
+				return bad("%s: %v", what, err)
+			}
+			for j := range c {
+				out[i+j] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
+			}
+			i += c
 		}
-		m.Words[i] = string(b)
+		return nil
+	}
+	if err := readStrings("word", m.Words); err != nil {
+		return nil, err
 	}
 	for i := range n {
 		c, err := binary.ReadUvarint(byteReader)
@@ -107,16 +137,22 @@ func Load(r io.Reader) (*Model, error) {
 		m.Counts[i] = int(c)
 	}
 	m.Vectors = make([]float32, n*dim)
-	buf := make([]byte, 4*1024)
-	for i := 0; i < len(m.Vectors); {
-		c := min(len(m.Vectors)-i, len(buf)/4)
-		if _, err := io.ReadFull(tr, buf[:4*c]); err != nil {
-			return nil, bad("vectors: %v", err)
+	if err := readFloats("vectors", m.Vectors); err != nil {
+		return nil, err
+	}
+	if hdr[0] >= 2 {
+		var np uint32
+		if err := binary.Read(tr, binary.LittleEndian, &np); err != nil || np > maxLoadWords {
+			return nil, bad("bad piece count")
 		}
-		for j := range c {
-			m.Vectors[i+j] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
+		m.Pieces = make([]string, np)
+		if err := readStrings("piece", m.Pieces); err != nil {
+			return nil, err
 		}
-		i += c
+		m.PieceVectors = make([]float32, int(np)*dim)
+		if err := readFloats("piece vectors", m.PieceVectors); err != nil {
+			return nil, err
+		}
 	}
 	want := crc.Sum32()
 	var got uint32

@@ -1,7 +1,6 @@
 package wordvec
 
 import (
-	"bytes"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -130,12 +129,37 @@ func scanWords(text string, fn func(word []byte, end int) bool) {
 // embedding of its tail. Truncate cuts texts to this length first.
 const MaxTokens = 510
 
-// Truncate returns the longest prefix of text that the served tokenizer
-// turns into at most MaxTokens tokens, cut at the end of a token, so that
-// embedding it through Ollama gives Embed's result. Texts that fit are
-// returned unchanged. The count is exact for every vocabulary except where a
-// word contains U+2581, where it errs towards cutting earlier.
+// Truncate returns the longest prefix of text that any model of this
+// package turns into at most MaxTokens tokens, cut at the end of a word, so
+// that the server embeds it whole. It does not know the vocabulary, so it
+// counts each word as the most tokens it can become: one per character,
+// which is what an unknown word covered by one-character pieces takes.
+// Texts of at most MaxTokens bytes are returned unchanged; longer ones may
+// be cut earlier than needed. [Model.Truncate] counts exactly.
 func Truncate(text string) string {
+	return truncate(text, func(word []byte) int { return utf8.RuneCount(word) })
+}
+
+// Truncate is the package's Truncate with the exact token count of m's
+// vocabulary: the longest prefix of text, cut at the end of a token, that
+// the served tokenizer turns into at most MaxTokens tokens.
+func (m *Model) Truncate(text string) string {
+	ix, err := m.tokens()
+	if err != nil {
+		return Truncate(text)
+	}
+	var scratch []int32
+	var word []byte
+	return truncate(text, func(w []byte) int {
+		word = append(append(word[:0], wordPiecePrefix...), w...)
+		scratch = ix.appendWord(scratch[:0], string(word))
+		return len(scratch)
+	})
+}
+
+// truncate cuts text after at most MaxTokens tokens, counting a word's
+// tokens with count and a special token text as one.
+func truncate(text string, count func(word []byte) int) string {
 	if len(text) <= MaxTokens {
 		return text // every token takes at least one byte
 	}
@@ -145,7 +169,7 @@ func Truncate(text string) string {
 		frag, special, after := cutSpecial(rest)
 		full := false
 		scanWords(frag, func(word []byte, wordEnd int) bool {
-			c := 1 + bytes.Count(word, []byte(wordPiecePrefix))
+			c := count(word)
 			if n+c > MaxTokens {
 				full = true
 				return false
@@ -254,16 +278,22 @@ func cutSpecial(text string) (before string, id int32, after string) {
 	return text[:first], firstID, text[first+len(specialTokens[firstID]):]
 }
 
-// Split cuts text into pieces of at most MaxTokens tokens each, so that the
-// server embeds every piece whole: at the last sentence end (., !, ? or a
+// Split cuts text into pieces that any model of this package embeds whole,
+// counting words as Truncate does: at the last sentence end (., !, ? or a
 // line break, then white space) that keeps a piece at least half full, else
-// at a token boundary as Truncate does. A text that fits is returned whole,
-// and the pieces together hold every token of text. Callers embed the pieces
-// and combine their vectors instead of losing the tail.
-func Split(text string) []string {
+// at a word boundary. A text that fits is returned whole, and the pieces
+// together hold every token of text. Callers embed the pieces and combine
+// their vectors instead of losing the tail. [Model.Split] cuts less often,
+// counting exactly.
+func Split(text string) []string { return split(text, Truncate) }
+
+// Split is the package's Split with m's exact token count.
+func (m *Model) Split(text string) []string { return split(text, m.Truncate) }
+
+func split(text string, truncate func(string) string) []string {
 	var out []string
 	for {
-		head := Truncate(text)
+		head := truncate(text)
 		if len(head) == len(text) || len(head) == 0 {
 			return append(out, text)
 		}

@@ -81,8 +81,19 @@ func TestTokenIDs(t *testing.T) {
 	}
 }
 
+// wordModel is a model of the given words and no pieces, with one-value
+// vectors: its token count is one per known word.
+func wordModel(words ...string) *Model {
+	m := &Model{Dim: 1, Words: words, Vectors: make([]float32, len(words))}
+	for i := range m.Vectors {
+		m.Vectors[i] = 1
+	}
+	return m
+}
+
 func TestTruncate(t *testing.T) {
 	long := strings.Repeat("the flight, late again! ", 200) // 5 words each, 1000 in all
+	m := wordModel("the", "flight", ",", "late", "again", "!", "a", "b")
 	tests := []struct {
 		name       string
 		in         string
@@ -92,43 +103,52 @@ func TestTruncate(t *testing.T) {
 		{"long text cut to MaxTokens", long, MaxTokens},
 		{"specials count", strings.Repeat("[SEP]", 600), MaxTokens},
 		{"exactly MaxTokens", strings.Repeat("a ", MaxTokens), MaxTokens},
-		{"U+2581 counts as a piece boundary", strings.Repeat("a\u2581b ", 300), MaxTokens / 2 * 2},
+		{"U+2581 starts another word token", strings.Repeat("a\u2581b ", 300), MaxTokens / 2 * 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Truncate(tt.in)
+			got := m.Truncate(tt.in)
 			if !strings.HasPrefix(tt.in, got) {
-				t.Fatalf("Truncate returned a non-prefix")
+				t.Fatalf("Model.Truncate returned a non-prefix")
 			}
-			n := 0
-			rest := got
-			for {
-				frag, special, after := cutSpecial(rest)
-				for _, w := range Tokenize(frag) {
-					n += 1 + strings.Count(w, wordPiecePrefix)
-				}
-				if special < 0 {
-					break
-				}
-				n++
-				rest = after
+			if n := len(m.Tokens(got)); n != tt.wantTokens {
+				t.Errorf("Model.Truncate kept %d tokens, want %d", n, tt.wantTokens)
 			}
-			if n != tt.wantTokens {
-				t.Errorf("Truncate kept %d tokens, want %d", n, tt.wantTokens)
-			}
-			if n == MaxTokens && len(got) < len(tt.in) {
+			if len(got) < len(tt.in) {
 				// Cut at a token end: the next token must not fit.
-				if next := Tokenize(tt.in[len(got):]); len(next) == 0 {
-					t.Errorf("Truncate cut %q with no token left after it", tt.in)
+				if next := m.Tokens(tt.in[:len(got)+strings.IndexFunc(tt.in[len(got):], func(r rune) bool { return r != ' ' })+1]); len(next) <= MaxTokens && len(next) > len(m.Tokens(got)) {
+					t.Errorf("Model.Truncate cut %q before a token that fits", tt.in[len(got):len(got)+10])
 				}
+			}
+			// Without the vocabulary, Truncate may cut earlier, never later.
+			safe := Truncate(tt.in)
+			if !strings.HasPrefix(got, safe) {
+				t.Errorf("Truncate keeps more than Model.Truncate")
+			}
+			if len(safe) == 0 && len(got) > 0 {
+				t.Errorf("Truncate keeps nothing")
 			}
 		})
+	}
+	// The vocabulary-free count holds for any model: a word of unknown
+	// letters covered by one-letter pieces takes one token per letter.
+	pieces := &Model{Dim: 1, Words: []string{"x"}, Vectors: []float32{1},
+		Pieces: []string{"q", "##q", "##x"}, PieceVectors: []float32{1, 1, 1}}
+	text := strings.Repeat("qqxqx ", 300)
+	if n := len(pieces.Tokens(Truncate(text))); n > MaxTokens || n < MaxTokens-5 {
+		t.Errorf("Truncate of unknown words keeps %d tokens, want at most %d and close", n, MaxTokens)
+	}
+	if n := len(pieces.Tokens(pieces.Truncate(text))); n != MaxTokens {
+		t.Errorf("Model.Truncate of unknown words keeps %d tokens, want %d", n, MaxTokens)
 	}
 }
 
 func TestSplit(t *testing.T) {
 	sentence := "The flight was delayed again and nobody at the gate could tell us why it happened. "
 	long := strings.Repeat(sentence, 50) // 850 tokens
+	words := Tokenize(sentence + " late my card charged twice")
+	slices.Sort(words)
+	m := wordModel(slices.Compact(words)...)
 	tests := []struct {
 		name      string
 		text      string
@@ -141,25 +161,32 @@ func TestSplit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parts := Split(tt.text)
-			if len(parts) != tt.wantParts {
-				t.Fatalf("%d parts, want %d", len(parts), tt.wantParts)
-			}
-			if strings.Join(parts, "") != tt.text {
-				t.Error("parts do not add up to the text")
-			}
-			var words int
-			for i, p := range parts {
-				if Truncate(p) != p {
-					t.Errorf("part %d has more than %d tokens", i, MaxTokens)
+			for _, exact := range []bool{true, false} {
+				parts := Split(tt.text)
+				if exact {
+					parts = m.Split(tt.text)
+					if len(parts) != tt.wantParts {
+						t.Fatalf("Model.Split: %d parts, want %d", len(parts), tt.wantParts)
+					}
+				} else if len(parts) < tt.wantParts {
+					t.Fatalf("Split: %d parts, fewer than Model.Split's %d", len(parts), tt.wantParts)
 				}
-				if i < len(parts)-1 && strings.Contains(tt.text, ". ") && !strings.HasSuffix(p, ".") {
-					t.Errorf("part %d does not end a sentence: ...%q", i, p[max(0, len(p)-20):])
+				if strings.Join(parts, "") != tt.text {
+					t.Error("parts do not add up to the text")
 				}
-				words += len(Tokenize(p))
-			}
-			if want := len(Tokenize(tt.text)); words != want {
-				t.Errorf("parts hold %d tokens, text %d", words, want)
+				var words int
+				for i, p := range parts {
+					if m.Truncate(p) != p {
+						t.Errorf("part %d has more than %d tokens", i, MaxTokens)
+					}
+					if i < len(parts)-1 && strings.Contains(tt.text, ". ") && !strings.HasSuffix(p, ".") {
+						t.Errorf("part %d does not end a sentence: ...%q", i, p[max(0, len(p)-20):])
+					}
+					words += len(Tokenize(p))
+				}
+				if want := len(Tokenize(tt.text)); words != want {
+					t.Errorf("parts hold %d tokens, text %d", words, want)
+				}
 			}
 		})
 	}

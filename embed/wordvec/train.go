@@ -24,6 +24,7 @@ const (
 	DefaultSIFa       = 1e-3
 	DefaultPowerIters = 5
 	DefaultOversample = 10
+	DefaultPieces     = 8000
 
 	// cdsAlpha is the context-distribution smoothing exponent of the PPMI.
 	cdsAlpha = 0.75
@@ -57,12 +58,17 @@ type Options struct {
 	// Oversample is how many columns beyond Dim the random sketch has.
 	// Default DefaultOversample.
 	Oversample int
+	// Pieces is how many multi-character subword pieces (besides every
+	// single character) are learned as the fallback for unseen words; see
+	// Model.Pieces. Default DefaultPieces; negative for none, which leaves
+	// unseen words out of the embedding.
+	Pieces int
 	// Seed seeds the Gaussian sketch. The same texts, options and seed give
 	// the same model, byte for byte, on any machine.
 	Seed int64
 	// Progress, if set, is called from Train's goroutine as each stage
-	// advances: stage is one of "tokenize", "cooccurrence", "ppmi", "svd" and
-	// "sif"; done counts up to total.
+	// advances: stage is one of "tokenize", "cooccurrence", "ppmi", "svd",
+	// "sif" and "pieces"; done counts up to total.
 	Progress func(stage string, done, total int)
 }
 
@@ -77,6 +83,7 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.MinCount, DefaultMinCount)
 	def(&o.PowerIters, DefaultPowerIters)
 	def(&o.Oversample, DefaultOversample)
+	def(&o.Pieces, DefaultPieces)
 	if o.SIFa == 0 {
 		o.SIFa = DefaultSIFa
 	}
@@ -141,7 +148,8 @@ func Train(ctx context.Context, texts []string, opt Options) (*Model, error) {
 		progress("tokenize", hi, len(texts))
 	}
 
-	words, counts := vocabulary(tokens, opt.MinCount)
+	freq := typeCounts(tokens)
+	words, counts := vocabulary(freq, opt.MinCount)
 	k := opt.Dim + opt.Oversample
 	if len(words) < k {
 		return nil, fmt.Errorf("%w: %d words are seen %d times or more, fewer than Dim+Oversample = %d",
@@ -189,22 +197,37 @@ func Train(ctx context.Context, texts []string, opt Options) (*Model, error) {
 	vectors := make([]float32, len(u))
 	for i := range len(words) {
 		for j := range d {
-			vectors[i*d+j] = float32(weights[i] * u[i*d+j])
+			u[i*d+j] *= weights[i]
+			vectors[i*d+j] = float32(u[i*d+j])
 		}
 	}
 	progress("sif", 1, 1)
-	return &Model{Words: words, Counts: counts, Dim: d, Vectors: vectors}, nil
+	model := &Model{Words: words, Counts: counts, Dim: d, Vectors: vectors}
+	if opt.Pieces > 0 {
+		model.Pieces = choosePieces(freq, words, opt.Pieces)
+		model.PieceVectors, err = fitPieceVectors(ctx, words, counts, u, d, model.Pieces)
+		if err != nil {
+			return nil, err
+		}
+		progress("pieces", 1, 1)
+	}
+	return model, nil
 }
 
-// vocabulary returns the words seen at least minCount times, most frequent
-// first and ties in byte order, with their counts.
-func vocabulary(tokens [][]string, minCount int) ([]string, []int) {
+// typeCounts counts every distinct token of the corpus.
+func typeCounts(tokens [][]string) map[string]int {
 	freq := make(map[string]int)
 	for _, doc := range tokens {
 		for _, t := range doc {
 			freq[t]++
 		}
 	}
+	return freq
+}
+
+// vocabulary returns the words seen at least minCount times, most frequent
+// first and ties in byte order, with their counts.
+func vocabulary(freq map[string]int, minCount int) ([]string, []int) {
 	type wc struct {
 		w string
 		c int

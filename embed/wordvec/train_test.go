@@ -16,6 +16,9 @@ import (
 	"testing"
 
 	"github.com/ollama/ollama/fs/ggml"
+
+	"github.com/attune-cx/attune/cluster"
+	"github.com/attune-cx/attune/embed/wordvec/evaluate"
 )
 
 var (
@@ -134,10 +137,10 @@ func TestBanking77Clusters(t *testing.T) {
 			x[i][j] = float64(v)
 		}
 	}
-	embedNMI := nmi(denseKMeans(x, k, nInit, seed), labels)
-	tv, dim := tfidf(texts)
-	tfidfNMI := nmi(sparseKMeans(tv, dim, k, nInit, seed), labels)
-	t.Logf("Banking77 test NMI: word vectors (%d d) %.3f, TF-IDF (%d terms) %.3f", m.Dim, embedNMI, dim, tfidfNMI)
+	embedNMI := cluster.NMI(evaluate.KMeans(evaluate.Dense(x), k, nInit, seed), labels)
+	tv := evaluate.TFIDF(texts, Tokenize)
+	tfidfNMI := cluster.NMI(evaluate.KMeans(tv, k, nInit, seed), labels)
+	t.Logf("Banking77 test NMI: word vectors (%d d) %.3f, TF-IDF (%d terms) %.3f", m.Dim, embedNMI, tv.D, tfidfNMI)
 
 	// Measured: 0.69 at 300 d and 0.63 at 100 d, against 0.58 for TF-IDF.
 	floor, margin := 0.65, 0.07
@@ -199,7 +202,7 @@ func (b *seekBuffer) Seek(off int64, whence int) (int64, error) {
 
 func TestEmbed(t *testing.T) {
 	m := trainedModel(t)
-	for _, s := range []string{"", "   ", "zzqqxxvv", "[SEP]"} {
+	for _, s := range []string{"", "   ", "ꙮꙮꙮ", "[SEP]"} {
 		e := m.Embed(s)
 		if len(e) != m.ServedDim() {
 			t.Fatalf("Embed(%q) has %d values, want %d", s, len(e), m.ServedDim())
@@ -256,7 +259,7 @@ func TestGGUF(t *testing.T) {
 	dataOffset := int64(g.Tensors().Offset)
 	kv := g.KV()
 	h := uint64(m.ServedDim())
-	nTok := uint64(firstWordID + len(m.Words))
+	nTok := uint64(firstWordID + len(m.Words) + len(m.Pieces))
 	if kv.Architecture() != "bert" || kv.BlockCount() != 1 || kv.EmbeddingLength() != h ||
 		kv.ContextLength() != ggufContextLength || kv.Uint("pooling_type") != 1 || kv.Bool("attention.causal", true) {
 		t.Errorf("unexpected model KV: arch %s blocks %d embedding %d context %d pooling %d causal %v",
@@ -389,7 +392,8 @@ func TestSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Dim != m.Dim || !slices.Equal(got.Words, m.Words) || !slices.Equal(got.Counts, m.Counts) || !slices.Equal(got.Vectors, m.Vectors) {
+	if got.Dim != m.Dim || !slices.Equal(got.Words, m.Words) || !slices.Equal(got.Counts, m.Counts) || !slices.Equal(got.Vectors, m.Vectors) ||
+		len(m.Pieces) == 0 || !slices.Equal(got.Pieces, m.Pieces) || !slices.Equal(got.PieceVectors, m.PieceVectors) {
 		t.Error("Load(Save(m)) differs from m")
 	}
 	for _, tc := range []struct {
@@ -488,7 +492,7 @@ func TestTrainOptionsAndProgress(t *testing.T) {
 	if _, err := Train(context.Background(), texts[:3000], opt); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"tokenize", "cooccurrence", "ppmi", "svd", "sif"}; !slices.Equal(order, want) {
+	if want := []string{"tokenize", "cooccurrence", "ppmi", "svd", "sif", "pieces"}; !slices.Equal(order, want) {
 		t.Errorf("progress stages %v, want %v", order, want)
 	}
 	for stage, p := range stages {
@@ -501,5 +505,66 @@ func TestTrainOptionsAndProgress(t *testing.T) {
 	cancel()
 	if _, err := Train(ctx, texts, Options{Dim: 16}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Train with a cancelled context = %v", err)
+	}
+}
+
+// TestSubwordFallback checks the pieces Train adds for unseen words: known
+// words are still one token each, an unseen word is covered by pieces and
+// lands near its known relatives, and a word of unseen characters stays
+// [UNK].
+func TestSubwordFallback(t *testing.T) {
+	m := trainedModel(t)
+	if len(m.Pieces) < 1000 {
+		t.Fatalf("%d pieces, want the default %d plus single characters", len(m.Pieces), DefaultPieces)
+	}
+	for _, w := range m.Words {
+		if toks := m.Tokens(w); len(toks) != 1 || toks[0] != wordPiecePrefix+w {
+			t.Fatalf("known word %q is tokenized %q", w, toks)
+		}
+	}
+	inVocab := func(w string) bool { return slices.Contains(m.Words, w) }
+	for _, w := range []string{"refundabble", "cancelationss", "rebookingg"} {
+		if inVocab(w) {
+			t.Fatalf("%q is in the vocabulary; pick another unseen word", w)
+		}
+		toks := m.Tokens(w)
+		if len(toks) < 2 || slices.Contains(toks, "[UNK]") {
+			t.Errorf("unseen word %q is tokenized %q, want pieces", w, toks)
+		}
+	}
+	// Misspelt and inflected forms stay closer to their word than to an
+	// unrelated one.
+	for _, tc := range []struct{ unseen, near, far string }{
+		{"refundabble", "refund", "weather"},
+		{"cancelationss", "cancelled", "luggage"},
+		{"rebookingg", "rebook", "crew"},
+	} {
+		u := m.Embed(tc.unseen)
+		if near, far := cosine(u, m.Embed(tc.near)), cosine(u, m.Embed(tc.far)); near <= far {
+			t.Errorf("cos(%s, %s) = %.3f is not above cos(%s, %s) = %.3f", tc.unseen, tc.near, near, tc.unseen, tc.far, far)
+		}
+	}
+	if toks := m.Tokens("ꙮꙮꙮ"); !slices.Equal(toks, []string{"[UNK]"}) {
+		t.Errorf("a word of unseen characters is tokenized %q, want [UNK]", toks)
+	}
+
+	// Truncation counts pieces: a long text of unseen words fits MaxTokens
+	// under both the exact and the vocabulary-free count, and the exact one
+	// keeps more.
+	long := strings.Repeat("refundabble cancelationss rebookingg ", 200)
+	exact, safe := m.Truncate(long), Truncate(long)
+	if n := len(m.Tokens(exact)); n > MaxTokens || n < MaxTokens-10 {
+		t.Errorf("Model.Truncate keeps %d tokens, want at most %d and close to it", n, MaxTokens)
+	}
+	if n := len(m.Tokens(safe)); n > MaxTokens || n == 0 {
+		t.Errorf("Truncate keeps %d tokens, want 1 to %d", n, MaxTokens)
+	}
+	if len(safe) > len(exact) {
+		t.Errorf("Truncate keeps %d bytes, more than the exact %d", len(safe), len(exact))
+	}
+	for _, p := range m.Split(long) {
+		if n := len(m.Tokens(p)); n > MaxTokens {
+			t.Errorf("Model.Split piece has %d tokens", n)
+		}
 	}
 }
