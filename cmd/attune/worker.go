@@ -69,7 +69,7 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 	if err := a.openStores(); err != nil {
 		return nil, err
 	}
-	p, err := newPipeline(a)
+	p, err := newPipeline(ctx, a)
 	if err != nil {
 		return nil, err
 	}
