@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"hash/fnv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 
 	"github.com/attune-cx/attune"
 	"github.com/attune-cx/attune/cluster"
+	"github.com/attune-cx/attune/index"
 	"github.com/attune-cx/attune/ingest"
 )
 
@@ -274,5 +279,220 @@ func TestSegmentFeed(t *testing.T) {
 	}
 	if seg, _ := p.store.Segment(cust); seg != evs[1].SegmentID {
 		t.Errorf("store has customer in %s, feed says %s", seg, evs[1].SegmentID)
+	}
+}
+
+// timeOrderedTweets returns every airline tweet, unique by id, oldest first
+// (as a live feed would deliver them), keeping the crowd's complaint reason
+// as an attribute.
+func timeOrderedTweets(t *testing.T) []ingest.Record {
+	t.Helper()
+	f, err := os.Open(filepath.Join(datasets, "twitter_us_airline_sentiment", "Tweets.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := ingest.Mapping{ID: "tweet_id", Customer: "name", TS: "tweet_created", Source: "ticket", Attrs: []string{"airline", "negativereason"}}
+	seen := map[string]bool{}
+	var out []ingest.Record
+	var ts []time.Time
+	for r, err := range ingest.Records(f, "csv", m) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[r.ID] {
+			continue
+		}
+		seen[r.ID] = true
+		ev, err := attune.DecodeEvent(r.Payload, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+		ts = append(ts, ev.TS)
+	}
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return ts[a].Compare(ts[b]) })
+	sorted := make([]ingest.Record, len(out))
+	for i, j := range idx {
+		sorted[i] = out[j]
+	}
+	return sorted
+}
+
+// TestSegmentDriftAlerts streams the airline tweets in time order through
+// the pipeline after fitting segments on the first days. The storms of 21–23
+// February 2015 cancelled flights: the segment that holds the cancellation
+// complaints must raise a volume alert on attune.alerts.segment on one of
+// those days, each alert must be published once, and `attune segments` must
+// show the drift of the latest window.
+func TestSegmentDriftAlerts(t *testing.T) {
+	a, p := feedApp(t)
+	ctx := context.Background()
+	recs := timeOrderedTweets(t)
+	docs, vecs := analysed(t, a, recs)
+	const fitOn = 2000
+	if err := p.commit(ctx, docs[:fitOn], vecs[:fitOn]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Recluster(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := fitOn; i < len(docs); i += 256 {
+		j := min(i+256, len(docs))
+		if err := p.commit(ctx, docs[i:j], vecs[i:j]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The segment most of the cancellation complaints fall in.
+	perSeg := map[string]int{}
+	for i, d := range docs {
+		if d.Event.Attrs["negativereason"] == "Cancelled Flight" {
+			perSeg[p.model.Assign(cluster.Point{Doc: d, Vec: vecs[i]}).ID]++
+		}
+	}
+	cancelSeg, best := "", 0
+	for s, n := range perSeg {
+		if n > best {
+			cancelSeg, best = s, n
+		}
+	}
+	keys := map[string]bool{}
+	var storm []cluster.Alert
+	for _, m := range feedMsgs(t, a) {
+		if m.Subject != alertSubject {
+			continue
+		}
+		var al cluster.Alert
+		if err := json.Unmarshal(m.Data, &al); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("alert %s %-28s %-9s %s n=%d z=%.2f", al.SegmentID, al.SegmentName, al.Kind, al.WindowStart.Format("Jan 02"), al.Count, al.Z)
+		if keys[al.Key()] {
+			t.Errorf("alert %s published twice", al.Key())
+		}
+		keys[al.Key()] = true
+		if al.Z < al.Sigma && al.Z > -al.Sigma {
+			t.Errorf("alert %s below its threshold: z %.2f", al.Key(), al.Z)
+		}
+		if day := al.WindowStart.Format("01-02"); al.SegmentID == cancelSeg && al.Kind == cluster.AlertVolume && (day == "02-22" || day == "02-23") {
+			storm = append(storm, al)
+		}
+	}
+	t.Logf("cancellation complaints: %d of %d in %s", best, func() (n int) {
+		for _, v := range perSeg {
+			n += v
+		}
+		return
+	}(), cancelSeg)
+	if len(storm) == 0 {
+		t.Errorf("no volume alert for the storm days in %s, the cancellations' segment", cancelSeg)
+	}
+	rows := p.SegmentTable()
+	alerts := 0
+	for _, r := range rows {
+		if r.Drift == nil {
+			t.Errorf("segment %s has no drift window in the table", r.ID)
+			continue
+		}
+		if r.Alert != "" {
+			alerts++
+		}
+	}
+	var b strings.Builder
+	printSegmentRows(&b, rows)
+	t.Logf("segments table:\n%s", b.String())
+	if !strings.Contains(b.String(), "ALERT") {
+		t.Error("the segments table has no ALERT column")
+	}
+}
+
+// TestSegmentControls exercises rename, show and why through the worker's
+// control verbs over NATS, as the CLI does: a user name reaches the index
+// (search by it) and survives a re-cluster on more data; show describes the
+// segment with exemplars, aspects and a trend; why explains an event.
+func TestSegmentControls(t *testing.T) {
+	a, p := feedApp(t)
+	ctx := context.Background()
+	if err := a.serveControl(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	recs := timeOrderedTweets(t)
+	docs, vecs := analysed(t, a, recs[:1500])
+	if err := p.commit(ctx, docs[:1000], vecs[:1000]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Recluster(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rows []SegmentRow
+	if err := ingest.Control(ctx, a.nc, "segments", nil, &rows); err != nil {
+		t.Fatal(err)
+	}
+	target := rows[0]
+	var renamed attune.Segment
+	if err := ingest.Control(ctx, a.nc, "segments.rename", map[string]string{"id": target.ID, "name": "storm-stranded"}, &renamed); err != nil {
+		t.Fatal(err)
+	}
+	if renamed.ID != target.ID || renamed.Name != "storm-stranded" {
+		t.Fatalf("rename returned %+v", renamed)
+	}
+	if err := ingest.Control(ctx, a.nc, "segments.rename", map[string]string{"id": rows[1].ID, "name": "storm-stranded"}, nil); err == nil {
+		t.Error("two segments got the same name")
+	}
+	res, err := a.ix.Search(ctx, index.Query{Segment: "storm-stranded", Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != uint64(target.Size) {
+		t.Errorf("search by the new name finds %d events, want the segment's %d", res.Total, target.Size)
+	}
+
+	// More data, a re-cluster: the segment keeps its id and its user name.
+	if err := p.commit(ctx, docs[1000:], vecs[1000:]); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := p.Recluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(segs, func(s attune.Segment) bool { return s.ID == target.ID })
+	if i < 0 {
+		t.Fatalf("segment %s lost its id in the re-cluster: %+v", target.ID, segs)
+	}
+	if segs[i].Name != "storm-stranded" {
+		t.Errorf("after a re-cluster %s is named %q, want the user's name", target.ID, segs[i].Name)
+	}
+
+	var d SegmentDetail
+	if err := ingest.Control(ctx, a.nc, "segments.show", map[string]string{"id": "storm-stranded"}, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != target.ID || !d.UserNamed || d.Size == 0 || len(d.Exemplars) == 0 || len(d.TopTerms) == 0 || len(d.Trend) == 0 {
+		t.Errorf("show: %+v", d)
+	}
+	var b strings.Builder
+	printSegmentDetail(&b, d)
+	t.Logf("segments show:\n%s", b.String())
+
+	var member string
+	for j, doc := range docs {
+		if p.model.Assign(cluster.Point{Doc: doc, Vec: vecs[j]}).ID == target.ID && len(doc.Analysis.Aspects) > 0 {
+			member = doc.Event.ID
+			break
+		}
+	}
+	var why cluster.Why
+	if err := ingest.Control(ctx, a.nc, "segments.why", map[string]string{"id": member}, &why); err != nil {
+		t.Fatal(err)
+	}
+	if why.SegmentID != target.ID || len(why.Pull) == 0 || len(why.Aspects) == 0 || why.Distance > why.RunnerUpDistance {
+		t.Errorf("why %s: %+v", member, why)
+	}
+	if err := ingest.Control(ctx, a.nc, "segments.why", map[string]string{"id": "no-such-event"}, &why); err == nil {
+		t.Error("why of an unknown event succeeded")
 	}
 }

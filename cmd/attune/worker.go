@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -156,7 +157,7 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 			return p.Recluster(ctx)
 		},
 		"segments": func(ctx context.Context, _ []byte) (any, error) {
-			return p.Segments(), nil
+			return p.SegmentTable(), nil
 		},
 		"search": func(ctx context.Context, req []byte) (any, error) {
 			var q index.Query
@@ -175,6 +176,7 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 			}, err
 		},
 	}
+	maps.Copy(handlers, segmentControls(p))
 	for verb, fn := range handlers {
 		sub, err := ingest.ServeControl(a.nc, verb, 10*time.Minute, a.log, fn)
 		if err != nil {
