@@ -331,3 +331,11 @@ func nanTo0(v float64) float64 {
 	}
 	return v
 }
+
+// attitudeBands are the attitude bands for the configured sentiment scorer.
+func attitudeBands(scorer string) cluster.Bands {
+	if scorer == "lexicon" {
+		return cluster.LexiconBands
+	}
+	return cluster.ModelBands
+}
