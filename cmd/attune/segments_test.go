@@ -496,3 +496,82 @@ func TestSegmentControls(t *testing.T) {
 		t.Error("why of an unknown event succeeded")
 	}
 }
+
+// TestWorkerSegmentFeed runs the real worker (managed Ollama, embedded NATS):
+// after a re-cluster asked over NATS, every customer's entry is in the feed
+// stream; tweets published afterwards publish, before they are acknowledged,
+// the entry of each new customer with its event id; a restarted worker
+// rebuilds its state and publishes nothing again.
+func TestWorkerSegmentFeed(t *testing.T) {
+	cfg := testConfig(t)
+	requireOllama(t, cfg)
+	recs := tweetRecords(t, 500)
+	ctx, cancel := context.WithCancel(context.Background())
+	a := newApp(cfg, testLogger(t))
+	rw, err := a.startWorker(ctx, true)
+	if err != nil {
+		cancel()
+		a.Close()
+		t.Fatal(err)
+	}
+	publishAll(t, a, recs[:400])
+	waitFor(t, "400 events indexed", 5*time.Minute, func() bool { return rw.w.Stats().Indexed.Load() >= 400 })
+	var segs []attune.Segment
+	if err := ingest.Control(ctx, a.nc, "recluster", nil, &segs); err != nil {
+		t.Fatal(err)
+	}
+	first := len(membershipEvents(t, feedMsgs(t, a)))
+	customers := map[string]bool{}
+	for _, r := range recs[:400] {
+		ev, _ := attune.DecodeEvent(r.Payload, 0)
+		customers[cluster.CustomerOf(ev)] = true
+	}
+	if first != len(customers) {
+		t.Fatalf("re-cluster published %d entries for %d customers", first, len(customers))
+	}
+	publishAll(t, a, recs[400:])
+	waitFor(t, "500 events indexed", 5*time.Minute, func() bool { return rw.w.Stats().Indexed.Load() >= 500 })
+	newCust := map[string]string{} // customer → its event
+	for _, r := range recs[400:] {
+		ev, _ := attune.DecodeEvent(r.Payload, 0)
+		if c := cluster.CustomerOf(ev); !customers[c] {
+			newCust[c] = ev.ID
+		}
+	}
+	entered := map[string]string{}
+	for _, e := range membershipEvents(t, feedMsgs(t, a))[first:] {
+		if e.Reason != cluster.ReasonEvent || e.EventID == "" {
+			t.Errorf("event-driven message %+v", e)
+		}
+		if e.Kind == cluster.Enter {
+			entered[e.Customer] = e.EventID
+		}
+	}
+	for c := range newCust {
+		if _, ok := entered[c]; !ok {
+			t.Errorf("new customer %s has no enter message", c)
+		}
+	}
+	total := len(feedMsgs(t, a))
+	cancel()
+	a.Close()
+	<-rw.done
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	a2 := newApp(cfg, testLogger(t))
+	defer a2.Close()
+	defer cancel2() // first: Close waits for the loops ctx2 ends
+	if _, err := a2.startWorker(ctx2, true); err != nil {
+		t.Fatal(err)
+	}
+	var rows []SegmentRow
+	if err := ingest.Control(ctx2, a2.nc, "segments", nil, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(segs) || rows[0].Drift == nil {
+		t.Errorf("after a restart the table has %d segments (want %d), drift %v", len(rows), len(segs), rows[0].Drift)
+	}
+	if n := len(feedMsgs(t, a2)); n != total {
+		t.Errorf("a restart published %d more feed messages", n-total)
+	}
+}
