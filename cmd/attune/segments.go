@@ -89,6 +89,7 @@ func printSegmentRows(w io.Writer, rows []SegmentRow) {
 // RenameSegment gives segment id a user name that later re-clusters keep
 // while the segment keeps its id (see cluster.Model.Rename), stores it, and
 // re-indexes the segment's events and the segment table under the new name.
+// Memberships and drift are by id and do not change.
 func (p *pipeline) RenameSegment(ctx context.Context, id, name string) (attune.Segment, error) {
 	p.fitMu.Lock() // a fit in progress would carry the old name over
 	defer p.fitMu.Unlock()
@@ -102,8 +103,31 @@ func (p *pipeline) RenameSegment(ctx context.Context, id, name string) (attune.S
 		return attune.Segment{}, err
 	}
 	p.model = m
-	if _, err := p.reindex(ctx, m); err != nil {
-		return attune.Segment{}, err
+	// Only the segment's own events carry its name in the index.
+	var docs []attune.Doc
+	flush := func() error {
+		if len(docs) == 0 {
+			return nil
+		}
+		err := p.ix.IndexDocs(ctx, docs)
+		docs = docs[:0]
+		return err
+	}
+	err = p.assignAll(ctx, m, func(d attune.Doc) error {
+		if d.SegmentID != id {
+			return nil
+		}
+		docs = append(docs, d)
+		if len(docs) == 1000 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return attune.Segment{}, fmt.Errorf("re-index segment %s under its new name: %w", id, err)
 	}
 	segs := m.Segments()
 	if err := p.ix.ReplaceSegments(ctx, segs); err != nil {
