@@ -134,6 +134,7 @@ func Drift(obs []Observation, cfg DriftConfig) ([]SegmentDrift, error) {
 	type acc struct {
 		count []int
 		sent  []float64
+		sq    []float64
 	}
 	per := map[string]*acc{}
 	for _, o := range obs {
@@ -142,18 +143,19 @@ func Drift(obs []Observation, cfg DriftConfig) ([]SegmentDrift, error) {
 		}
 		a := per[o.Segment]
 		if a == nil {
-			a = &acc{count: make([]int, n), sent: make([]float64, n)}
+			a = &acc{count: make([]int, n), sent: make([]float64, n), sq: make([]float64, n)}
 			per[o.Segment] = a
 		}
 		i := slot(o.TS) - first
 		a.count[i]++
 		a.sent[i] += o.Sentiment
+		a.sq[i] += o.Sentiment * o.Sentiment
 	}
 	var out []SegmentDrift
 	for seg, a := range per {
 		d := SegmentDrift{Segment: seg, Windows: make([]Window, n)}
 		for i := range n {
-			d.Windows[i] = scoreWindow(a.count, a.sent, i, first, cfg)
+			d.Windows[i] = scoreWindow(a.count, a.sent, a.sq, i, first, cfg)
 		}
 		out = append(out, d)
 	}
@@ -161,10 +163,10 @@ func Drift(obs []Observation, cfg DriftConfig) ([]SegmentDrift, error) {
 	return out, nil
 }
 
-// scoreWindow scores window i of one segment's per-window counts and
-// sentiment sums, whose window 0 starts at slot first, against the up to
-// cfg.Trailing windows before it (never before window 0).
-func scoreWindow(count []int, sent []float64, i int, first int64, cfg DriftConfig) Window {
+// scoreWindow scores window i of one segment's per-window counts, sentiment
+// sums and sums of squares, whose window 0 starts at slot first, against the
+// up to cfg.Trailing windows before it (never before window 0).
+func scoreWindow(count []int, sent, sq []float64, i int, first int64, cfg DriftConfig) Window {
 	w := Window{Start: time.Unix(0, (first+int64(i))*int64(cfg.Window)).UTC(), Count: count[i]}
 	if w.Count > 0 {
 		w.MeanSentiment = sent[i] / float64(w.Count)
@@ -174,10 +176,12 @@ func scoreWindow(count []int, sent []float64, i int, first int64, cfg DriftConfi
 		return w
 	}
 	var vol, mood welford
+	var n, s1, s2 float64 // the trailing texts' count, sum, sum of squares
 	for t := lo; t < i; t++ {
 		vol.add(float64(count[t]))
 		if count[t] > 0 {
 			mood.add(sent[t] / float64(count[t]))
+			n, s1, s2 = n+float64(count[t]), s1+sent[t], s2+sq[t]
 		}
 	}
 	// Counts are at least Poisson-noisy: a floor of √mean (and 1) on the
@@ -190,7 +194,15 @@ func scoreWindow(count []int, sent []float64, i int, first int64, cfg DriftConfi
 	// A window's mean of a handful of texts swings on one angry tweet: its
 	// sentiment is judged only from cfg.MinEvents events on.
 	if w.Count >= cfg.MinEvents && mood.n >= minTrailing {
-		w.SentimentZ = mood.stat().z(w.MeanSentiment)
+		// A mean of Count texts is no more precise than its standard
+		// error: without this floor, a segment whose daily means happened
+		// to agree closely turned an ordinary window of a dozen texts into
+		// a 29σ alert.
+		ms := mood.stat()
+		if v := s2/n - (s1/n)*(s1/n); n > 1 && v > 0 {
+			ms.Std = max(ms.Std, math.Sqrt(v/float64(w.Count)))
+		}
+		w.SentimentZ = ms.z(w.MeanSentiment)
 		w.SentimentSpike = math.Abs(w.SentimentZ) >= cfg.Sigma
 	}
 	return w

@@ -24,8 +24,8 @@ type tracked struct {
 }
 
 type slotAcc struct {
-	n    int
-	sent float64
+	n        int
+	sent, sq float64
 }
 
 // NewDriftTracker returns an empty tracker. cfg gets its defaults applied;
@@ -60,6 +60,7 @@ func (t *DriftTracker) Add(id string, o Observation) bool {
 		a := t.per[old.seg][old.slot]
 		a.n--
 		a.sent -= old.sent
+		a.sq -= old.sent * old.sent
 		if a.n == 0 {
 			delete(t.per[old.seg], old.slot)
 		}
@@ -82,6 +83,7 @@ func (t *DriftTracker) Add(id string, o Observation) bool {
 	}
 	a.n++
 	a.sent += o.Sentiment
+	a.sq += o.Sentiment * o.Sentiment
 	t.events[id] = tracked{seg: o.Segment, slot: s, sent: o.Sentiment}
 	return true
 }
@@ -101,13 +103,13 @@ func (t *DriftTracker) window(segment string, s int64) Window {
 		lo = max(lo, min(t.first, s))
 	}
 	n := int(s - lo + 1)
-	count, sent := make([]int, n), make([]float64, n)
+	count, sent, sq := make([]int, n), make([]float64, n), make([]float64, n)
 	for i := range n {
 		if a := t.per[segment][lo+int64(i)]; a != nil {
-			count[i], sent[i] = a.n, a.sent
+			count[i], sent[i], sq[i] = a.n, a.sent, a.sq
 		}
 	}
-	return scoreWindow(count, sent, n-1, lo, t.cfg)
+	return scoreWindow(count, sent, sq, n-1, lo, t.cfg)
 }
 
 // Latest returns, for every segment with a counted event, its window at the
