@@ -74,6 +74,10 @@ type Config struct {
 	Attributes []string `yaml:"attributes" json:"attributes,omitempty"`
 	// TopTerms is how many terms each segment lists. Default 8.
 	TopTerms int `yaml:"top_terms" json:"top_terms"`
+	// Bands turn a segment's mean sentiment into its attitude word; they
+	// must match the sentiment scorer. Default ModelBands (the learned
+	// model); use LexiconBands with VADER scores.
+	Bands Bands `yaml:"-" json:"bands"`
 }
 
 // Weights scale the blocks of the fused feature vector (see the package doc).
@@ -112,6 +116,9 @@ func (c Config) WithDefaults() Config {
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
 	}
+	if c.Bands == (Bands{}) {
+		c.Bands = ModelBands
+	}
 	return c
 }
 
@@ -140,6 +147,9 @@ func (c Config) Validate() error {
 		return bad("algorithm is %q, want %q or %q", c.Algorithm, AlgorithmKMeans, AlgorithmMiniBatch)
 	case c.BatchSize < 1:
 		return bad("batch_size is %d, want at least 1", c.BatchSize)
+	}
+	if err := c.Bands.Validate(); err != nil {
+		return err
 	}
 	for _, w := range []struct {
 		name string

@@ -56,8 +56,18 @@
 // exemplars, aspect profile, behavioral profile against the population) and
 // [Model.Explain] says why one event is where it is; both are JSON-ready.
 // [Drift] windows each segment's volume and mean sentiment over time and
-// flags spikes beyond Sigma trailing standard deviations. [Store.Move]
-// records each customer's current segment and returns the enter/exit
-// transitions a campaign feed publishes. [NMI], [ARI] and [MatchedAccuracy]
+// flags spikes beyond Sigma trailing standard deviations; [DriftTracker]
+// does the same online, one event at a time, and [AlertsOf] turns a spiking
+// window into [Alert]s. [MembershipOf], [Store.Diff] and [Store.Move] keep
+// each customer's current segment (that of its latest event) and yield the
+// transitions that [MembershipEvents] turns into the enter/exit messages of
+// the campaign feed; publish between Diff and Move for at-least-once.
+//
+// # Attitude words
+//
+// A segment's name ends in the attitude its mean sentiment reads as under
+// Config.Bands: [ModelBands] for the learned sentiment model (defined by the
+// share of negative or positive texts, measured on the airline training
+// split), [LexiconBands] for VADER scores. [NMI], [ARI] and [MatchedAccuracy]
 // score segments against labels (`attune bench cluster`).
 package cluster

@@ -238,7 +238,7 @@ func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, err
 	}
 
 	ids, kept := m.matchPrevious(pts, byCluster, prev)
-	descs := describe(groups, cfg.TopTerms, kept)
+	descs := describe(groups, cfg.TopTerms, kept, cfg.Bands)
 	m.FittedAt = time.Now().UTC()
 	for c, mem := range byCluster {
 		customers := map[string]bool{}

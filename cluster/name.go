@@ -11,16 +11,7 @@ import (
 	"github.com/attune-cx/attune"
 )
 
-// Attitude words and the mean-sentiment bands they cover. The bands follow
-// the usual VADER reading (|score| < 0.05 is neutral) and split each side by
-// strength.
-//
-//	score ≤ −0.5         angry
-//	−0.5 < score ≤ −0.2  frustrated
-//	−0.2 < score < −0.05 unhappy
-//	−0.05 ≤ score < 0.05 neutral
-//	0.05 ≤ score < 0.4   satisfied
-//	score ≥ 0.4          delighted
+// Attitude words, from most negative to most positive.
 const (
 	AttitudeAngry      = "angry"
 	AttitudeFrustrated = "frustrated"
@@ -30,23 +21,65 @@ const (
 	AttitudeDelighted  = "delighted"
 )
 
-// Attitude returns the attitude word for a mean sentiment score in [-1, 1].
-func Attitude(score float64) string {
+// Bands are the mean-sentiment cut-offs between the attitude words: a mean
+// ≤ b[0] is angry, ≤ b[1] frustrated, < b[2] unhappy, < b[3] neutral,
+// < b[4] satisfied, and delighted from b[4] on. They depend on the scorer:
+// its scores for the same feelings differ in scale.
+type Bands [5]float64
+
+// LexiconBands follow the usual VADER reading (|score| < 0.05 is neutral)
+// and split each side by strength; for nlp.sentiment: lexicon.
+var LexiconBands = Bands{-0.5, -0.2, -0.05, 0.05, 0.4}
+
+// ModelBands are for the learned sentiment model (nlp.sentiment: model, the
+// default), whose scores are P(positive) − P(negative) blended with VADER and
+// so sit near ±1 for most texts: under LexiconBands nearly every complaint
+// segment read "angry". Each word is defined by the share of a segment's
+// texts that carry the feeling, the rest being neutral:
+//
+//	angry       nine in ten texts negative
+//	frustrated  65 % negative
+//	unhappy     35 % negative
+//	satisfied   35 % positive
+//	delighted   75 % positive
+//
+// and converted to scores with the model's mean score per crowd label on the
+// airline tweets' training split (negative −0.859, neutral −0.090, positive
+// +0.712; TestModelAttitudeBands in cmd/attune re-measures them). The held-out
+// fifth plays no part.
+var ModelBands = Bands{-0.782, -0.590, -0.359, 0.191, 0.511}
+
+// Attitude returns the attitude word for mean sentiment score under b.
+func (b Bands) Attitude(score float64) string {
 	switch {
-	case score <= -0.5:
+	case score <= b[0]:
 		return AttitudeAngry
-	case score <= -0.2:
+	case score <= b[1]:
 		return AttitudeFrustrated
-	case score < -0.05:
+	case score < b[2]:
 		return AttitudeUnhappy
-	case score < 0.05:
+	case score < b[3]:
 		return AttitudeNeutral
-	case score < 0.4:
+	case score < b[4]:
 		return AttitudeSatisfied
 	default:
 		return AttitudeDelighted
 	}
 }
+
+// Validate reports bands that are not increasing.
+func (b Bands) Validate() error {
+	for i := 1; i < len(b); i++ {
+		if !(b[i] > b[i-1]) {
+			return fmt.Errorf("%w: attitude bands %v are not increasing", ErrInvalidConfig, b)
+		}
+	}
+	return nil
+}
+
+// Attitude returns the attitude word for a mean VADER compound score in
+// [-1, 1] (LexiconBands).
+func Attitude(score float64) string { return LexiconBands.Attitude(score) }
 
 // miscTerm names a group none of whose texts has a content word.
 const miscTerm = "misc"
@@ -56,7 +89,7 @@ type Description struct {
 	// Name is "<term>[-<term>…]-<attitude>", unique among the groups
 	// described together.
 	Name string `json:"name"`
-	// Attitude is Attitude(MeanSentiment).
+	// Attitude is the attitude word of MeanSentiment (see Bands).
 	Attitude      string  `json:"attitude"`
 	MeanSentiment float64 `json:"mean_sentiment"`
 	// Terms are the group's most distinctive words, best first, each shown
@@ -85,14 +118,16 @@ func Name(groups [][]attune.Doc) []string {
 // (a word repeated in one text counts once) normalised by c's total, f(t)
 // sums those counts over all groups and A is the mean total per group. A stem
 // frequent in one group and rare elsewhere ranks first.
+//
+// Attitudes follow LexiconBands (VADER scores); Fit uses Config.Bands.
 func Describe(groups [][]attune.Doc, topTerms int) []Description {
-	return describe(groups, topTerms, nil)
+	return describe(groups, topTerms, nil, LexiconBands)
 }
 
 // describe is Describe where fixed[g], when set, is group g's name already
 // (a segment that kept its previous name); the other names avoid them. fixed
 // may be nil.
-func describe(groups [][]attune.Doc, topTerms int, fixed []string) []Description {
+func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) []Description {
 	topTerms = max(1, topTerms)
 	df := make([]map[string]int, len(groups))
 	total := make([]float64, len(groups))
@@ -155,7 +190,7 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string) []Description
 			mean /= float64(len(docs))
 		}
 		d.MeanSentiment = mean
-		d.Attitude = Attitude(mean)
+		d.Attitude = bands.Attitude(mean)
 		for _, t := range d.Terms {
 			if t = nameSafe(t); t != "" && !slices.Contains(allTerms[g], t) {
 				allTerms[g] = append(allTerms[g], t)

@@ -23,8 +23,10 @@ var (
 	bucketCustomers = []byte("customers")   // customer id → JSON attune.Customer
 	bucketMeta      = []byte("meta")        // keyOptions, keyModel
 	bucketMembers   = []byte("members")     // customer id → segment id
+	bucketAlerts    = []byte("alerts")      // alert key → RFC 3339 time it was published
 	keyOptions      = []byte("options")
 	keyModel        = []byte("model")
+	keySynced       = []byte("members_synced") // FittedAt of the model whose moves are recorded
 )
 
 // eachPage is how many events Each reads per read transaction. Reading in
@@ -81,7 +83,7 @@ func OpenStore(path string, opts ...StoreOption) (*Store, error) {
 		return nil, fmt.Errorf("encode store options: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDocs, bucketVecs, bucketByCust, bucketCustomers, bucketMeta, bucketMembers} {
+		for _, b := range [][]byte{bucketDocs, bucketVecs, bucketByCust, bucketCustomers, bucketMeta, bucketMembers, bucketAlerts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}

@@ -309,6 +309,7 @@ func (a *app) clusterConfig() cluster.Config {
 		Inits:      c.Inits,
 		BatchSize:  c.BatchSize,
 		Attributes: c.Attributes,
+		Bands:      attitudeBands(a.cfg.NLP.Sentiment),
 	}.WithDefaults()
 }
 

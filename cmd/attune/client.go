@@ -186,21 +186,32 @@ func searchCmd(g *globals) *cobra.Command {
 }
 
 func segmentsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "segments",
-		Short: "Print the segment table: id, name, size, mean sentiment, top terms, an exemplar",
-		Args:  cobra.NoArgs,
+		Short: "Print the segment table: id, name, size, sentiment, latest window and ALERT, top terms, an exemplar",
+		Long: `segments prints the running worker's segments with each one's latest drift
+window (by event time) and an ALERT when its volume or mean sentiment spiked
+beyond cluster.drift.sigma. With no worker running it prints the table kept
+in the index, without drift.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var segs []attune.Segment
-			if err := query(cmd.Context(), g, "segments", nil, &segs, func(a *app) (any, error) {
-				return a.ix.Segments(cmd.Context())
+			var rows []SegmentRow
+			if err := query(cmd.Context(), g, "segments", nil, &rows, func(a *app) (any, error) {
+				segs, err := a.ix.Segments(cmd.Context())
+				rows := make([]SegmentRow, len(segs))
+				for i, s := range segs {
+					rows[i] = SegmentRow{Segment: s}
+				}
+				return rows, err
 			}); err != nil {
 				return err
 			}
-			printSegments(cmd.OutOrStdout(), segs)
+			printSegmentRows(cmd.OutOrStdout(), rows)
 			return nil
 		},
 	}
+	cmd.AddCommand(segmentsRenameCmd(g), segmentsShowCmd(g), segmentsWhyCmd(g))
+	return cmd
 }
 
 func reclusterCmd(g *globals) *cobra.Command {
@@ -251,6 +262,8 @@ func query(ctx context.Context, g *globals, verb string, req, out any, local fun
 		*o = *res.(*index.Result)
 	case *[]attune.Segment:
 		*o = res.([]attune.Segment)
+	case *[]SegmentRow:
+		*o = res.([]SegmentRow)
 	}
 	return nil
 }

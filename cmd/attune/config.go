@@ -98,6 +98,24 @@ type ClusterConfig struct {
 	Attributes      []string      `yaml:"attributes"`
 	MonetaryAttr    string        `yaml:"monetary_attr"`
 	EngagementAttrs []string      `yaml:"engagement_attrs"`
+	Drift           DriftConfig   `yaml:"drift"`
+	Feed            FeedConfig    `yaml:"feed"`
+}
+
+// DriftConfig is cluster.drift: how segment volume and sentiment spikes are
+// judged (see cluster.DriftConfig).
+type DriftConfig struct {
+	Window    time.Duration `yaml:"window"`
+	Trailing  int           `yaml:"trailing"`
+	Sigma     float64       `yaml:"sigma"`
+	MinEvents int           `yaml:"min_events"`
+}
+
+// FeedConfig is cluster.feed: the JetStream stream that keeps segment
+// membership changes and alerts.
+type FeedConfig struct {
+	Stream string        `yaml:"stream"`
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 type WeightsConfig struct {
@@ -187,6 +205,9 @@ func (c *Config) Validate() error {
 	check(c.Cluster.K >= 0, "cluster.k must be >= 0")
 	check(c.Cluster.K > 0 || (c.Cluster.KMin >= 2 && c.Cluster.KMax >= c.Cluster.KMin), "cluster.k_min must be >= 2 and <= cluster.k_max")
 	check(c.Cluster.MinEvents >= 2, "cluster.min_events must be >= 2")
+	check(c.Cluster.Drift.Window > 0 && c.Cluster.Drift.Trailing >= 3 && c.Cluster.Drift.Sigma > 0 && c.Cluster.Drift.MinEvents >= 1,
+		"cluster.drift: window must be > 0, trailing >= 3, sigma > 0, min_events >= 1")
+	check(c.Cluster.Feed.Stream != "" && c.Cluster.Feed.MaxAge >= 0, "cluster.feed: stream must be set and max_age >= 0")
 	check(c.Cluster.Weights.Embedding >= 0 && c.Cluster.Weights.Sentiment >= 0 && c.Cluster.Weights.Behavior >= 0, "cluster.weights must be >= 0")
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

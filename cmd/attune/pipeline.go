@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/attune-cx/attune"
 	"github.com/attune-cx/attune/cluster"
@@ -30,6 +31,9 @@ type pipeline struct {
 	store *cluster.Store
 	ix    *index.Index
 	nc    *nats.Conn // segment updates are published here; may be nil
+	// js carries the segment feed (membership changes, alerts); nil turns
+	// the feed off, as in tools that only re-cluster.
+	js    jetstream.JetStream
 	ccfg  cluster.Config
 	every int // re-cluster after this many new events; 0 = on demand only
 	min   int // no model before this many events
@@ -40,25 +44,70 @@ type pipeline struct {
 	mu    sync.Mutex
 	model *cluster.Model
 	since int // events stored since the last fit
+	// drift counts every assigned event per segment and window; rebuilt
+	// from the store at start and at every re-cluster.
+	drift *cluster.DriftTracker
+	// resync is set when the memberships a re-cluster changed are not all
+	// published yet; the next batch publishes them before its own.
+	resync bool
 
 	fitMu      sync.Mutex // one fit at a time
 	reclusterC chan struct{}
 }
 
-func newPipeline(a *app) (*pipeline, error) {
+func newPipeline(ctx context.Context, a *app) (*pipeline, error) {
 	m, err := a.store.LoadModel()
 	if err != nil {
 		return nil, fmt.Errorf("load segment model: %w", err)
 	}
-	return &pipeline{
-		an: a.nlp, emb: a.emb, red: a.redactor, store: a.store, ix: a.ix, nc: a.nc,
+	dc := a.cfg.Cluster.Drift
+	tr, err := cluster.NewDriftTracker(cluster.DriftConfig{Window: dc.Window, Trailing: dc.Trailing, Sigma: dc.Sigma, MinEvents: dc.MinEvents})
+	if err != nil {
+		return nil, fmt.Errorf("segment drift: %w", err)
+	}
+	p := &pipeline{
+		an: a.nlp, emb: a.emb, red: a.redactor, store: a.store, ix: a.ix, nc: a.nc, js: a.js,
 		ccfg:       a.clusterConfig(),
 		every:      a.cfg.Cluster.ReclusterEvery,
 		min:        a.cfg.Cluster.MinEvents,
 		log:        a.log,
 		model:      m,
+		drift:      tr,
 		reclusterC: make(chan struct{}, 1),
-	}, nil
+	}
+	if p.js != nil {
+		if err := ensureFeedStream(ctx, p.js, a.cfg.Cluster.Feed, a.cfg.NATS.DuplicateWindow); err != nil {
+			return nil, err
+		}
+	}
+	if m == nil {
+		return p, nil
+	}
+	// Rebuild the drift windows, and finish publishing the moves of a
+	// re-cluster the last run saved but did not get to publish.
+	start := time.Now()
+	synced, err := p.store.Synced(m.FittedAt)
+	if err != nil {
+		return nil, err
+	}
+	var slim []attune.Doc
+	err = p.assignAll(ctx, m, func(d attune.Doc) error {
+		p.count(d)
+		if !synced {
+			slim = append(slim, slimDoc(d))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rebuild segment windows: %w", err)
+	}
+	if !synced {
+		if err := p.syncMemberships(ctx, slim, nil, m); err != nil {
+			return nil, fmt.Errorf("publish the last re-cluster's moves: %w", err)
+		}
+	}
+	p.log.Info("segment state loaded", "events", p.drift.Len(), "segments", m.K(), "republished_moves", !synced, "took", time.Since(start).Round(time.Millisecond))
+	return p, nil
 }
 
 // Handle implements ingest.Handler. It returns only after the batch is in the
@@ -90,28 +139,61 @@ func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
 		return fmt.Errorf("embed %d events: %w", len(events), err)
 	}
 	t2 := time.Now()
+	if err := p.commitEmbedded(ctx, emb, texts, docs, vecs); err != nil {
+		return err
+	}
+	p.log.Debug("batch stored", "events", len(docs), "nlp", t1.Sub(t0), "embed", t2.Sub(t1), "store+index+feed", time.Since(t2))
+	return nil
+}
+
+// commit stores analysed and embedded docs, assigns them to segments,
+// indexes them and publishes the membership changes and alerts they cause,
+// returning only when all of that is durable. It is idempotent per event id,
+// so a failed batch is simply committed again.
+func (p *pipeline) commit(ctx context.Context, docs []attune.Doc, vecs []attune.Vector) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.emb != emb { // the model was switched meanwhile (switchModel)
+	return p.commitLocked(ctx, docs, vecs)
+}
+
+// commitEmbedded commits docs whose texts were embedded with emb; if the model
+// was switched meanwhile (switchModel), the texts are embedded again with the
+// current one first, so the store never mixes spaces.
+func (p *pipeline) commitEmbedded(ctx context.Context, emb *embed.Client, texts []string, docs []attune.Doc, vecs []attune.Vector) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.emb != emb {
+		var err error
 		if vecs, err = p.emb.Embed(ctx, texts); err != nil {
-			return fmt.Errorf("embed %d events: %w", len(events), err)
+			return fmt.Errorf("embed %d events: %w", len(docs), err)
 		}
 	}
+	return p.commitLocked(ctx, docs, vecs)
+}
+
+// commitLocked is commit with p.mu held.
+func (p *pipeline) commitLocked(ctx context.Context, docs []attune.Doc, vecs []attune.Vector) error {
 	customers, err := p.store.Put(docs, vecs)
 	if err != nil {
-		return fmt.Errorf("store %d events: %w", len(events), err)
+		return fmt.Errorf("store %d events: %w", len(docs), err)
 	}
 	if p.model != nil {
 		for i := range docs {
-			seg := p.model.Assign(cluster.Point{Doc: docs[i], Vec: vecs[i], Customer: customers[docs[i].Event.CustomerID]})
+			seg := p.model.Assign(cluster.Point{Doc: docs[i], Vec: vecs[i], Customer: customers[cluster.CustomerOf(docs[i].Event)]})
 			docs[i].SegmentID, docs[i].SegmentName = seg.ID, seg.Name
 		}
 	}
-	t3 := time.Now()
 	if err := p.ix.IndexDocs(ctx, docs); err != nil {
-		return fmt.Errorf("index %d events: %w", len(events), err)
+		return fmt.Errorf("index %d events: %w", len(docs), err)
 	}
-	p.log.Debug("batch stored", "events", len(docs), "nlp", t1.Sub(t0), "embed", t2.Sub(t1), "store", t3.Sub(t2), "index", time.Since(t3))
+	// Publish before returning, so the batch is acknowledged only once its
+	// moves and alerts are stored by JetStream; a failure retries the batch,
+	// which stores, indexes and publishes the same again (idempotent by id).
+	if p.model != nil {
+		if err := p.feedBatch(ctx, docs, customers); err != nil {
+			return err
+		}
+	}
 	p.since += len(docs)
 	if (p.model == nil && p.every > 0 && p.since >= p.min) || (p.every > 0 && p.since >= p.every) {
 		select {
@@ -168,7 +250,7 @@ func (p *pipeline) Recluster(ctx context.Context) ([]attune.Segment, error) {
 	}
 	p.model = m
 	p.since = 0
-	n, err := p.reindex(ctx, m)
+	slim, err := p.reindex(ctx, m)
 	if err != nil {
 		return nil, err
 	}
@@ -177,19 +259,46 @@ func (p *pipeline) Recluster(ctx context.Context) ([]attune.Segment, error) {
 		return nil, fmt.Errorf("index segments: %w", err)
 	}
 	p.publishSegments(segs)
-	p.log.Info("re-clustered", "events", n, "segments", len(segs), "fit", fitTook.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))
+	if err := p.syncMemberships(ctx, slim, prev, m); err != nil {
+		// The model stands; the next batch (or the next start) publishes
+		// the moves before anything else.
+		p.resync = true
+		return nil, fmt.Errorf("re-clustered, but publishing membership changes failed (retried with the next batch): %w", err)
+	}
+	p.log.Info("re-clustered", "events", len(slim), "segments", len(segs), "fit", fitTook.Round(time.Millisecond), "total", time.Since(start).Round(time.Millisecond))
 	return segs, nil
 }
 
-// reindex re-assigns every stored event with m and rewrites its index
-// document in batches.
-func (p *pipeline) reindex(ctx context.Context, m *cluster.Model) (int, error) {
-	pts, err := p.store.Points(ctx)
-	if err != nil {
-		return 0, err
-	}
+// assignAll assigns every stored event with m and calls fn with its doc,
+// segment set, in event-id order, reading the store page by page.
+func (p *pipeline) assignAll(ctx context.Context, m *cluster.Model, fn func(attune.Doc) error) error {
+	custs := map[string]attune.Customer{}
+	return p.store.Each(func(d attune.Doc, vec attune.Vector) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cid := cluster.CustomerOf(d.Event)
+		c, ok := custs[cid]
+		if !ok {
+			var err error
+			if c, _, err = p.store.Customer(cid); err != nil {
+				return err
+			}
+			custs[cid] = c
+		}
+		seg := m.Assign(cluster.Point{Doc: d, Vec: vec, Customer: c})
+		d.SegmentID, d.SegmentName = seg.ID, seg.Name
+		return fn(d)
+	})
+}
+
+// reindex re-assigns every stored event with m, rewrites its index document
+// in batches and recounts the drift windows. It returns every event in
+// slimDoc form, for the membership feed.
+func (p *pipeline) reindex(ctx context.Context, m *cluster.Model) ([]attune.Doc, error) {
 	const batch = 1000
 	docs := make([]attune.Doc, 0, batch)
+	var slim []attune.Doc
 	flush := func() error {
 		if len(docs) == 0 {
 			return nil
@@ -200,18 +309,38 @@ func (p *pipeline) reindex(ctx context.Context, m *cluster.Model) (int, error) {
 		docs = docs[:0]
 		return nil
 	}
-	for _, pt := range pts {
-		seg := m.Assign(pt)
-		d := pt.Doc
-		d.SegmentID, d.SegmentName = seg.ID, seg.Name
+	p.drift.Reset()
+	err := p.assignAll(ctx, m, func(d attune.Doc) error {
+		p.count(d)
+		slim = append(slim, slimDoc(d))
 		docs = append(docs, d)
 		if len(docs) == batch {
-			if err := flush(); err != nil {
-				return 0, err
-			}
+			return flush()
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return len(pts), flush()
+	return slim, flush()
+}
+
+// slimDoc keeps what membership needs of a doc: ids, time, segment.
+func slimDoc(d attune.Doc) attune.Doc {
+	return attune.Doc{
+		Event:     attune.Event{ID: d.Event.ID, CustomerID: cluster.CustomerOf(d.Event), TS: d.Event.TS},
+		SegmentID: d.SegmentID, SegmentName: d.SegmentName,
+	}
+}
+
+// count counts d in its segment's drift window, or un-counts it when it has
+// no segment; it reports whether d is counted.
+func (p *pipeline) count(d attune.Doc) bool {
+	if d.SegmentID == "" {
+		p.drift.Add(d.Event.ID, cluster.Observation{})
+		return false
+	}
+	return p.drift.Add(d.Event.ID, cluster.Observation{Segment: d.SegmentID, TS: d.Event.TS, Sentiment: d.Analysis.Sentiment.Score})
 }
 
 func (p *pipeline) publishSegments(segs []attune.Segment) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -69,7 +70,7 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 	if err := a.openStores(); err != nil {
 		return nil, err
 	}
-	p, err := newPipeline(a)
+	p, err := newPipeline(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +157,7 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 			return p.Recluster(ctx)
 		},
 		"segments": func(ctx context.Context, _ []byte) (any, error) {
-			return p.Segments(), nil
+			return p.SegmentTable(), nil
 		},
 		"search": func(ctx context.Context, req []byte) (any, error) {
 			var q index.Query
@@ -182,6 +183,7 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 			}, err
 		},
 	}
+	maps.Copy(handlers, segmentControls(p))
 	for verb, fn := range handlers {
 		sub, err := ingest.ServeControl(a.nc, verb, 10*time.Minute, a.log, fn)
 		if err != nil {
