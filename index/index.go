@@ -50,6 +50,8 @@ type Index struct {
 	// segMu serialises ReplaceSegments (read the set, then write the diff)
 	// and keeps Segments from paging through a set being replaced.
 	segMu sync.RWMutex
+	// ts caches the span of event times for the time facet.
+	ts tsRange
 
 	// beforeBatch, if set, runs in the batch goroutine right before the Bleve
 	// batch is applied. Tests use it to hold a write in flight.
@@ -219,6 +221,11 @@ func (ix *Index) IndexDocs(ctx context.Context, docs []attune.Doc) error {
 		}
 		return fmt.Errorf("index %d docs: %w", len(docs), err)
 	}
+	ts := make([]time.Time, len(docs))
+	for i, d := range docs {
+		ts[i] = d.Event.TS
+	}
+	ix.noteTimes(ts)
 	ix.logger.Debug("docs indexed", "docs", len(docs), "took", time.Since(start))
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/datetime/flexible"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/lang/pt"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/whitespace"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -20,7 +21,7 @@ import (
 // in the index when the index is created; bump it whenever a field is added,
 // removed or analysed differently, so that Open refuses an index built with an
 // older layout instead of searching fields that are not there.
-const MappingVersion = "2"
+const MappingVersion = "3"
 
 // Document types, the value of the "type" field.
 const (
@@ -53,6 +54,19 @@ const (
 	fieldTS          = "ts"
 	fieldAspects     = "aspects"
 	fieldLanguage    = "language"
+	// fieldTextPT holds the text of Portuguese events again, analysed with
+	// Portuguese stemming and stop words; the English analysis of text
+	// conflates nothing in Portuguese.
+	fieldTextPT = "text_pt"
+	// fieldAspectSentiment holds "aspect:label" per aspect, so complaints
+	// about one aspect can be filtered and counted in praising texts.
+	fieldAspectSentiment = "aspect_sentiment"
+	// Time buckets of the event time as keywords (UTC): the time facet counts
+	// them as terms, which costs one map increment per hit, where Bleve's
+	// date-range facet tests every range against every hit.
+	fieldTSHour  = "ts_hour"  // 2006-01-02T15
+	fieldTSDay   = "ts_day"   // 2006-01-02
+	fieldTSMonth = "ts_month" // 2006-01
 
 	// Segment fields (besides id).
 	fieldName          = "name"
@@ -62,6 +76,16 @@ const (
 	fieldMeanSentiment = "mean_sentiment"
 	fieldExemplars     = "exemplars"
 	fieldUpdatedAt     = "updated_at"
+	// fieldAbout is the searchable text of a segment: its name's words, its
+	// top terms and its exemplars, analysed as English.
+	fieldAbout = "about"
+)
+
+// Layouts of the time bucket fields.
+const (
+	layoutHour  = "2006-01-02T15"
+	layoutDay   = "2006-01-02"
+	layoutMonth = "2006-01"
 )
 
 // Analysis components registered in the mapping by name.
@@ -96,6 +120,13 @@ type eventDoc struct {
 	// Aspects are the aspect names the text talks about.
 	Aspects  []string `json:"aspects"`
 	Language string   `json:"language"`
+	// TextPT is Text for Portuguese events, nil otherwise.
+	TextPT *string `json:"text_pt"`
+	// AspectSentiment is "aspect:label" per aspect.
+	AspectSentiment []string `json:"aspect_sentiment"`
+	TSHour          *string  `json:"ts_hour"`
+	TSDay           *string  `json:"ts_day"`
+	TSMonth         *string  `json:"ts_month"`
 }
 
 // BleveType tells Bleve which document mapping applies.
@@ -112,6 +143,7 @@ type segmentDoc struct {
 	MeanSentiment float64  `json:"mean_sentiment"`
 	Exemplars     []string `json:"exemplars"`
 	UpdatedAt     *string  `json:"updated_at"`
+	About         string   `json:"about"`
 }
 
 // BleveType tells Bleve which document mapping applies.
@@ -136,7 +168,7 @@ func ValidateDoc(doc attune.Doc) error {
 }
 
 func newEventDoc(d attune.Doc) eventDoc {
-	return eventDoc{
+	e := eventDoc{
 		Type:        TypeEvent,
 		ID:          d.Event.ID,
 		Text:        d.Event.Text,
@@ -152,6 +184,18 @@ func newEventDoc(d attune.Doc) eventDoc {
 		Aspects:     aspectNames(d.Analysis.Aspects),
 		Language:    d.Analysis.Language,
 	}
+	if e.Language == "pt" {
+		e.TextPT = &e.Text
+	}
+	for _, a := range d.Analysis.Aspects {
+		e.AspectSentiment = append(e.AspectSentiment, a.Aspect+":"+string(a.Sentiment.Label))
+	}
+	if ts := d.Event.TS; !ts.IsZero() {
+		ts = ts.UTC()
+		h, day, m := ts.Format(layoutHour), ts.Format(layoutDay), ts.Format(layoutMonth)
+		e.TSHour, e.TSDay, e.TSMonth = &h, &day, &m
+	}
+	return e
 }
 
 func aspectNames(as []attune.AspectSentiment) []string {
@@ -176,6 +220,8 @@ func newSegmentDoc(s attune.Segment) segmentDoc {
 		MeanSentiment: s.MeanSentiment,
 		Exemplars:     s.Exemplars,
 		UpdatedAt:     formatTime(s.UpdatedAt),
+		About: strings.Join(append(append([]string{strings.ReplaceAll(s.Name, "-", " ")},
+			s.TopTerms...), s.Exemplars...), "\n"),
 	}
 }
 
@@ -246,11 +292,22 @@ func eventMapping() *mapping.DocumentMapping {
 	stems.DocValues = true // term facets over stems ("what do these hits talk about")
 	dm.AddFieldMappingsAt(fieldStems, stems)
 
+	textPT := mapping.NewTextFieldMapping()
+	textPT.Analyzer = pt.AnalyzerName
+	textPT.Store = true              // highlighting reads the stored field
+	textPT.IncludeTermVectors = true // positions for highlighting and phrases
+	textPT.IncludeInAll = false      // _all is analysed as English; searched on its own
+	textPT.DocValues = false
+	dm.AddFieldMappingsAt(fieldTextPT, textPT)
+
 	id := keywordField(false) // the document id; indexed for id:... queries
 	id.DocValues = false
 	dm.AddFieldMappingsAt(fieldID, id)
 	for _, f := range []string{fieldLabel, fieldSegmentID, fieldSegmentName, fieldSource, fieldCustomer, fieldAspects, fieldLanguage} {
 		dm.AddFieldMappingsAt(f, keywordField(true))
+	}
+	for _, f := range []string{fieldAspectSentiment, fieldTSHour, fieldTSDay, fieldTSMonth} {
+		dm.AddFieldMappingsAt(f, keywordField(false)) // filtered and faceted, never shown
 	}
 	dm.AddFieldMappingsAt(fieldSentiment, numericField())
 	dm.AddFieldMappingsAt(fieldTokens, numericField())
@@ -276,6 +333,15 @@ func segmentMapping() *mapping.DocumentMapping {
 	ex.IncludeInAll = false
 	ex.DocValues = false
 	dm.AddFieldMappingsAt(fieldExemplars, ex)
+
+	// What SearchSegments matches. Not in _all: event searches never see it.
+	about := mapping.NewTextFieldMapping()
+	about.Analyzer = en.AnalyzerName
+	about.Store = false
+	about.IncludeTermVectors = false
+	about.IncludeInAll = false
+	about.DocValues = false
+	dm.AddFieldMappingsAt(fieldAbout, about)
 	return dm
 }
 
