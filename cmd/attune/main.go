@@ -90,6 +90,7 @@ func newRoot() *cobra.Command {
 		setupCmd(g),
 		benchCmd(g),
 		configCmd(g),
+		serveCmd(g),
 	)
 	return root
 }

@@ -43,6 +43,10 @@ type pipeline struct {
 
 	fitMu      sync.Mutex // one fit at a time
 	reclusterC chan struct{}
+
+	// onEmbed, if set, observes each batch's embedding time in seconds
+	// (the HTTP API's metrics). Set before the worker runs.
+	onEmbed func(seconds float64)
 }
 
 func newPipeline(a *app) (*pipeline, error) {
@@ -87,6 +91,9 @@ func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
 		return fmt.Errorf("embed %d events: %w", len(events), err)
 	}
 	t2 := time.Now()
+	if p.onEmbed != nil {
+		p.onEmbed(t2.Sub(t1).Seconds())
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	customers, err := p.store.Put(docs, vecs)
