@@ -21,6 +21,11 @@ var Static, _ = fs.Sub(files, "static")
 func Handler() http.Handler {
 	fsrv := http.FileServerFS(Static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
 		// Assets change with the binary; revalidate rather than cache stale UI.
 		w.Header().Set("Cache-Control", "no-cache")
 		fsrv.ServeHTTP(w, r)

@@ -188,7 +188,7 @@ func (s *apiServer) Handler() http.Handler {
 	handle("/api/", public, false, func(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no endpoint %s %s; see /openapi.json", r.Method, r.URL.Path)
 	})
-	mux.Handle("GET /", web.Handler())
+	mux.Handle("/", web.Handler())
 	return securityHeaders(mux)
 }
 
