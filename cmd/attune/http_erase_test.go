@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
-
 )
 
 // TestAPIErase erases a customer whose text is a segment exemplar and checks
