@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/analysis/lang/pt"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/whitespace"
 	"github.com/blevesearch/bleve/v2/mapping"
 
@@ -76,9 +78,10 @@ const (
 	fieldMeanSentiment = "mean_sentiment"
 	fieldExemplars     = "exemplars"
 	fieldUpdatedAt     = "updated_at"
-	// fieldAbout is the searchable text of a segment: its name's words, its
-	// top terms and its exemplars, analysed as English.
-	fieldAbout = "about"
+	// fieldAbout is the searchable text of a segment, its top terms and its
+	// exemplars; fieldNameText its name's words. Both are analysed as English.
+	fieldAbout    = "about"
+	fieldNameText = "name_text"
 )
 
 // Layouts of the time bucket fields.
@@ -98,28 +101,33 @@ const (
 	// nanoseconds. Bleve's default renders stored times in whole seconds, which
 	// would not round-trip Segment.UpdatedAt.
 	dateTimeNano = "attune_rfc3339nano"
+	// analyzerPT analyses Portuguese text: Unicode words, lowercased,
+	// Portuguese stop words dropped, Snowball-stemmed (see stemmerPT).
+	analyzerPT = "attune_pt"
 )
 
 // eventDoc is the flat form an event is indexed in. Bleve walks it by
 // reflection, using the json tags as field names.
 type eventDoc struct {
-	Type        string  `json:"type"`
-	ID          string  `json:"id"`
-	Text        string  `json:"text"`
-	Stems       string  `json:"stems"`
-	Tokens      int     `json:"tokens"`
-	Sentiment   float64 `json:"sentiment"`
-	Label       string  `json:"label"`
-	SegmentID   string  `json:"segment_id"`
-	SegmentName string  `json:"segment_name"`
-	Source      string  `json:"source"`
-	Customer    string  `json:"customer"`
+	Type      string  `json:"type"`
+	ID        string  `json:"id"`
+	Text      string  `json:"text"`
+	Stems     string  `json:"stems"`
+	Tokens    int     `json:"tokens"`
+	Sentiment float64 `json:"sentiment"`
+	// Keyword fields are nil when empty: Bleve would index "" as a term,
+	// which facets would count as a value rather than as missing.
+	Label       *string `json:"label"`
+	SegmentID   *string `json:"segment_id"`
+	SegmentName *string `json:"segment_name"`
+	Source      *string `json:"source"`
+	Customer    *string `json:"customer"`
 	// TS is nil when the event time is unknown, so no field is indexed rather
 	// than year 1, which Bleve cannot represent.
 	TS *string `json:"ts"`
 	// Aspects are the aspect names the text talks about.
 	Aspects  []string `json:"aspects"`
-	Language string   `json:"language"`
+	Language *string  `json:"language"`
 	// TextPT is Text for Portuguese events, nil otherwise.
 	TextPT *string `json:"text_pt"`
 	// AspectSentiment is "aspect:label" per aspect.
@@ -144,6 +152,7 @@ type segmentDoc struct {
 	Exemplars     []string `json:"exemplars"`
 	UpdatedAt     *string  `json:"updated_at"`
 	About         string   `json:"about"`
+	NameText      string   `json:"name_text"`
 }
 
 // BleveType tells Bleve which document mapping applies.
@@ -175,16 +184,16 @@ func newEventDoc(d attune.Doc) eventDoc {
 		Stems:       strings.Join(d.Analysis.Stems, " "),
 		Tokens:      len(d.Analysis.Tokens),
 		Sentiment:   d.Analysis.Sentiment.Score,
-		Label:       string(d.Analysis.Sentiment.Label),
-		SegmentID:   d.SegmentID,
-		SegmentName: d.SegmentName,
-		Source:      d.Event.Source,
-		Customer:    d.Event.CustomerID,
+		Label:       nonEmpty(string(d.Analysis.Sentiment.Label)),
+		SegmentID:   nonEmpty(d.SegmentID),
+		SegmentName: nonEmpty(d.SegmentName),
+		Source:      nonEmpty(d.Event.Source),
+		Customer:    nonEmpty(d.Event.CustomerID),
 		TS:          formatTime(d.Event.TS),
 		Aspects:     aspectNames(d.Analysis.Aspects),
-		Language:    d.Analysis.Language,
+		Language:    nonEmpty(d.Analysis.Language),
 	}
-	if e.Language == "pt" {
+	if d.Analysis.Language == "pt" {
 		e.TextPT = &e.Text
 	}
 	for _, a := range d.Analysis.Aspects {
@@ -196,6 +205,13 @@ func newEventDoc(d attune.Doc) eventDoc {
 		e.TSHour, e.TSDay, e.TSMonth = &h, &day, &m
 	}
 	return e
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func aspectNames(as []attune.AspectSentiment) []string {
@@ -220,8 +236,8 @@ func newSegmentDoc(s attune.Segment) segmentDoc {
 		MeanSentiment: s.MeanSentiment,
 		Exemplars:     s.Exemplars,
 		UpdatedAt:     formatTime(s.UpdatedAt),
-		About: strings.Join(append(append([]string{strings.ReplaceAll(s.Name, "-", " ")},
-			s.TopTerms...), s.Exemplars...), "\n"),
+		About:         strings.Join(append(slices.Clone(s.TopTerms), s.Exemplars...), "\n"),
+		NameText:      strings.ReplaceAll(s.Name, "-", " "),
 	}
 }
 
@@ -258,6 +274,13 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("register analyzer %s: %w", analyzerStems, err)
 	}
+	if err := im.AddCustomAnalyzer(analyzerPT, map[string]any{
+		"type":          custom.Name,
+		"tokenizer":     unicode.Name,
+		"token_filters": []any{lowercase.Name, pt.StopName, stemmerPT},
+	}); err != nil {
+		return nil, fmt.Errorf("register analyzer %s: %w", analyzerPT, err)
+	}
 	if err := im.AddCustomDateTimeParser(dateTimeNano, map[string]any{
 		"type":    flexible.Name,
 		"layouts": []any{time.RFC3339Nano},
@@ -293,7 +316,7 @@ func eventMapping() *mapping.DocumentMapping {
 	dm.AddFieldMappingsAt(fieldStems, stems)
 
 	textPT := mapping.NewTextFieldMapping()
-	textPT.Analyzer = pt.AnalyzerName
+	textPT.Analyzer = analyzerPT
 	textPT.Store = true              // highlighting reads the stored field
 	textPT.IncludeTermVectors = true // positions for highlighting and phrases
 	textPT.IncludeInAll = false      // _all is analysed as English; searched on its own
@@ -342,6 +365,13 @@ func segmentMapping() *mapping.DocumentMapping {
 	about.IncludeInAll = false
 	about.DocValues = false
 	dm.AddFieldMappingsAt(fieldAbout, about)
+	nameText := mapping.NewTextFieldMapping()
+	nameText.Analyzer = en.AnalyzerName
+	nameText.Store = false
+	nameText.IncludeTermVectors = false
+	nameText.IncludeInAll = false
+	nameText.DocValues = false
+	dm.AddFieldMappingsAt(fieldNameText, nameText)
 	return dm
 }
 

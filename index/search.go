@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +65,8 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
 		req.Highlight.AddField(fieldText)
 		req.Highlight.AddField(fieldTextPT)
+		// Bleve highlights only the stored fields it loads.
+		req.Fields = append(slices.Clone(eventFields), fieldTextPT)
 	}
 	span, err := ix.addFacets(ctx, req, q)
 	if err != nil {
@@ -95,8 +98,10 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		if byScore {
 			h.Score = dm.Score
 		}
+		// Bleve returns a fragment of every highlighted field, marked or
+		// not; the snippet is the first that marks a match.
 		for _, f := range []string{fieldText, fieldTextPT} {
-			if frags := dm.Fragments[f]; len(frags) > 0 && h.Snippet == "" {
+			if frags := dm.Fragments[f]; len(frags) > 0 && h.Snippet == "" && strings.Contains(frags[0], "<mark>") {
 				h.Snippet = frags[0]
 			}
 		}
