@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -339,7 +340,7 @@ func explain(p cluster.Profile) []string {
 		if i == 3 || a.Lift < 1.5 {
 			break
 		}
-		out = append(out, fmt.Sprintf("Talks about %s %.1f× as often as average (%.0f%% of its texts, sentiment %.2f).", a.Aspect, a.Lift, 100*a.Share, a.MeanSentiment))
+		out = append(out, fmt.Sprintf("Talks about %s %.1f× as often as average (%.0f%% of its texts, sentiment %.2f).", strings.ReplaceAll(a.Aspect, "_", " "), a.Lift, 100*a.Share, a.MeanSentiment))
 	}
 	for _, b := range p.Behavior {
 		if math.Abs(b.Z) >= 0.5 {
@@ -352,7 +353,7 @@ func explain(p cluster.Profile) []string {
 	}
 	if len(p.TopTerms) > 0 {
 		n := min(5, len(p.TopTerms))
-		out = append(out, fmt.Sprintf("Typical words: %v.", p.TopTerms[:n]))
+		out = append(out, fmt.Sprintf("Typical words: %s.", strings.Join(p.TopTerms[:n], ", ")))
 	}
 	return out
 }

@@ -163,9 +163,9 @@ function hitNode(h) {
   const chips = el("div", { class: "chips" },
     sentimentChip(h.label, h.sentiment),
     h.segment_name && el("span", { class: "chip segment clickable", title: "Open segment", onclick: () => go("segment/" + encodeURIComponent(h.segment_id)) }, "◆ " + h.segment_name),
-    (h.aspects || []).map((a) => el("span", { class: "chip aspect clickable", title: "Filter by aspect", onclick: () => setFilter("aspect", a) }, a)),
+    (h.aspects || []).map((a) => el("span", { class: "chip aspect clickable", title: "Filter by aspect", onclick: () => setFilter("aspect", a) }, a.replaceAll("_", " "))),
     h.source && el("span", { class: "chip clickable", title: "Filter by source", onclick: () => setFilter("source", h.source) }, h.source),
-    h.customer_id && el("a", { class: "chip clickable", href: "#customer/" + encodeURIComponent(h.customer_id), title: "Customer view" }, "👤 " + h.customer_id),
+    h.customer_id && el("a", { class: "chip customer clickable", href: "#customer/" + encodeURIComponent(h.customer_id), title: "Customer view" }, h.customer_id),
     h.ts && el("span", { class: "chip when" }, fmt.date(h.ts)),
   );
   return el("li", { class: "hit", "data-id": h.id }, snippetNode(h.snippet, h.text), chips);
@@ -263,7 +263,7 @@ function cardNode(s) {
       el("div", {}, el("b", {}, fmt.num(s.members)), "customers"),
       el("div", {}, el("b", { class: sentClass(s.mean_sentiment) }, fmt.sent(s.mean_sentiment)), "sentiment"),
       el("div", {}, el("b", {}, fmt.pct(s.share)), "share")),
-    (s.aspects || []).length ? el("div", { class: "chips" }, s.aspects.slice(0, 4).map(aspectChip)) : null,
+    (s.aspects || []).some((a) => a.lift >= 1.2) ? el("div", { class: "chips" }, s.aspects.filter((a) => a.lift >= 1.2).slice(0, 4).map(aspectChip)) : null,
     el("div", { class: "terms" }, (s.top_terms || []).join(" · ")),
     trendChart(s.trend, 320, 70, s.interval),
     (s.exemplars || []).slice(0, 1).map((x) => el("p", { class: "exemplar" }, "“" + x + "”")),
@@ -272,7 +272,7 @@ function cardNode(s) {
 
 function aspectChip(a) {
   return el("span", { class: "chip aspect", title: `${fmt.pct(a.share)} of texts, ${a.lift.toFixed(1)}× the average, sentiment ${fmt.sent(a.mean_sentiment)}` },
-    a.aspect, el("span", { class: "lift" }, a.lift.toFixed(1) + "×"));
+    a.aspect.replaceAll("_", " "), el("span", { class: "lift" }, a.lift.toFixed(1) + "×"));
 }
 
 // trendChart draws volume as bars and mean sentiment as a line (−1..1).
@@ -354,6 +354,8 @@ async function showSegment(id) {
   loadMembers(s.id, members);
 }
 
+function num3(x) { return Math.abs(x) < 1e-6 ? "0" : Number(x.toPrecision(3)).toString(); }
+
 function lineageText(l) {
   if (!l || !l.kind) return "";
   return l.kind + (l.from && l.from.length ? " from " + l.from.join(", ") : "");
@@ -361,7 +363,7 @@ function lineageText(l) {
 
 function behaviorTable(bs) {
   return el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Feature"), el("th", {}, "Segment"), el("th", {}, "All"), el("th", {}, "z"))),
-    el("tbody", {}, bs.map((b) => el("tr", {}, el("td", {}, b.name), el("td", { class: "num" }, b.mean.toPrecision(3)), el("td", { class: "num" }, b.population_mean.toPrecision(3)), el("td", { class: "num" }, b.z.toFixed(2))))));
+    el("tbody", {}, bs.map((b) => el("tr", {}, el("td", {}, b.name), el("td", { class: "num" }, num3(b.mean)), el("td", { class: "num" }, num3(b.population_mean)), el("td", { class: "num" }, b.z.toFixed(2))))));
 }
 
 async function loadMembers(id, box) {
@@ -445,7 +447,7 @@ async function showCustomer(id) {
         el("div", { class: "text" }, e.event.text),
         el("div", { class: "chips" }, sentimentChip(e.sentiment.label, e.sentiment.score),
           e.segment_name && el("span", { class: "chip segment" }, "◆ " + e.segment_name),
-          (e.aspects || []).map((a) => el("span", { class: "chip aspect", title: "sentiment " + fmt.sent(a.sentiment.score) }, a.aspect)),
+          (e.aspects || []).map((a) => el("span", { class: "chip aspect", title: "sentiment " + fmt.sent(a.sentiment.score) }, a.aspect.replaceAll("_", " "))),
           e.event.ts && el("span", { class: "chip when" }, fmt.date(e.event.ts))),
         e.why && e.why.pull && e.why.pull.length ? el("div", { class: "muted" }, "Why here: " + e.why.pull.slice(0, 3).map((p) => `${p.feature} ${p.pull >= 0 ? "+" : ""}${p.pull.toFixed(3)}`).join(", ") + (e.why.runner_up_name ? ` (vs ${e.why.runner_up_name})` : "")) : null)))),
     el("div", { class: "panel" },
