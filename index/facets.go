@@ -214,26 +214,16 @@ func (ix *Index) readFacets(ctx context.Context, q Query, fr search.FacetResults
 }
 
 // labelSegments sets the Label of segment buckets to the segment's name:
-// from the segment documents, or, for a segment without one (events indexed
-// with a segment before the segment set was stored), from one of its events.
+// from the segment set (cached in memory), or, for a segment not in it
+// (events indexed with a segment before the set was stored), from one of its
+// events.
 func (ix *Index) labelSegments(ctx context.Context, bs []Bucket) error {
 	if len(bs) == 0 {
 		return nil
 	}
-	ids := make([]string, len(bs))
-	for i, b := range bs {
-		ids[i] = SegmentIDPrefix + b.Value
-	}
-	req := bleve.NewSearchRequestOptions(bleve.NewDocIDQuery(ids), len(ids), 0, false)
-	req.Score = "none"
-	req.Fields = []string{fieldName}
-	sr, err := ix.bleve.SearchInContext(ctx, req)
+	names, err := ix.segmentNames(ctx)
 	if err != nil {
-		return fmt.Errorf("read segment names: %w", err)
-	}
-	names := make(map[string]string, len(sr.Hits))
-	for _, dm := range sr.Hits {
-		names[strings.TrimPrefix(dm.ID, SegmentIDPrefix)] = fieldString(dm.Fields, fieldName)
+		return err
 	}
 	for i := range bs {
 		if n, ok := names[bs[i].Value]; ok {
@@ -252,6 +242,31 @@ func (ix *Index) labelSegments(ctx context.Context, bs []Bucket) error {
 		}
 	}
 	return nil
+}
+
+// segmentNames returns segment id → name of the stored segment set, read
+// once and replaced by ReplaceSegments. The map is never modified.
+func (ix *Index) segmentNames(ctx context.Context) (map[string]string, error) {
+	ix.segNamesMu.Lock()
+	names := ix.segNames
+	ix.segNamesMu.Unlock()
+	if names != nil {
+		return names, nil
+	}
+	segs, err := ix.Segments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names = make(map[string]string, len(segs))
+	for _, s := range segs {
+		names[s.ID] = s.Name
+	}
+	ix.segNamesMu.Lock()
+	defer ix.segNamesMu.Unlock()
+	if ix.segNames == nil { // ReplaceSegments may have set a newer one
+		ix.segNames = names
+	}
+	return ix.segNames, nil
 }
 
 // tsRange is the earliest and latest event time in the index, the span of

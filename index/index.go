@@ -52,6 +52,10 @@ type Index struct {
 	segMu sync.RWMutex
 	// ts caches the span of event times for the time facet.
 	ts tsRange
+	// segNames caches segment id → name for the segment facet; nil until
+	// read. ReplaceSegments replaces it.
+	segNamesMu sync.Mutex
+	segNames   map[string]string
 
 	// beforeBatch, if set, runs in the batch goroutine right before the Bleve
 	// batch is applied. Tests use it to hold a write in flight.

@@ -411,3 +411,12 @@ func dateField() *mapping.FieldMapping {
 	f.DocValues = true
 	return f
 }
+
+// NewBleveMapping returns the index mapping Open creates indexes with, and
+// BleveDocument the value IndexDocs writes for d under id d.Event.ID. They let
+// a tool write the very same documents with Bleve directly: `attune bench
+// index` measures IndexDocs against that baseline.
+func NewBleveMapping() (*mapping.IndexMappingImpl, error) { return newMapping() }
+
+// BleveDocument: see NewBleveMapping.
+func BleveDocument(d attune.Doc) any { return newEventDoc(d) }
