@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -414,7 +413,7 @@ func (s *apiServer) erase(w http.ResponseWriter, r *http.Request) error {
 		} else {
 			out.Notes = append(out.Notes, "no vector cache is open in this process; cached vectors are keyed by text hash and leave the cache by eviction")
 		}
-		if out.IndexDocs, err = deleteFromIndex(ctx, s.ix, id); err != nil {
+		if out.IndexDocs, err = s.ix.DeleteCustomer(ctx, id); err != nil {
 			return nil, fmt.Errorf("erase index documents: %w", err)
 		}
 		if s.purge != nil {
@@ -451,15 +450,4 @@ func (s *apiServer) erase(w http.ResponseWriter, r *http.Request) error {
 		"cache_entries", out.CacheEntries, "stream_messages", out.StreamMessages)
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// deleteFromIndex deletes every event document of customer from the index.
-func deleteFromIndex(ctx context.Context, ix *index.Index, customer string) (int, error) {
-	d, ok := any(ix).(interface {
-		DeleteCustomer(context.Context, string) (int, error)
-	})
-	if !ok {
-		return 0, errors.New("this index cannot delete documents yet")
-	}
-	return d.DeleteCustomer(ctx, customer)
 }

@@ -125,6 +125,16 @@ func newRegistry(ix *index.Index) *prometheus.Registry {
 		}
 		return float64(n)
 	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "attune_index_bytes",
+		Help: "Size of the index's files on disk.",
+	}, func() float64 {
+		n, err := ix.Size()
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 	return reg
 }
 

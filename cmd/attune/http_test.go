@@ -396,6 +396,9 @@ func TestAPIHealthAndMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+	if m := parseMetrics(t, string(b)); m["attune_index_bytes"] <= 0 {
+		t.Errorf("attune_index_bytes = %v, want the index size", m["attune_index_bytes"])
+	}
 	// A closed index is visible as degraded.
 	if err := f.a.ix.Close(); err != nil {
 		t.Fatal(err)
