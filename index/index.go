@@ -157,7 +157,7 @@ func (ix *Index) checkMappingVersion() error {
 			return fmt.Errorf("count documents: %w", err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w: index has %d documents and no mapping version, want %s",
+			return fmt.Errorf("%w: index has %d documents and no mapping version, want %s; rebuild it from the segment store with `attune reindex`",
 				ErrMappingVersion, n, MappingVersion)
 		}
 		// SetInternal is a batch, so it waits for persistence like any other.
@@ -167,7 +167,8 @@ func (ix *Index) checkMappingVersion() error {
 		return nil
 	}
 	if string(v) != MappingVersion {
-		return fmt.Errorf("%w: index has %s, want %s", ErrMappingVersion, v, MappingVersion)
+		return fmt.Errorf("%w: index has %s, want %s; rebuild it from the segment store with `attune reindex`",
+			ErrMappingVersion, v, MappingVersion)
 	}
 	return nil
 }

@@ -85,6 +85,7 @@ func newRoot() *cobra.Command {
 		statsCmd(g),
 		dlqCmd(g),
 		reclusterCmd(g),
+		reindexCmd(g),
 		modelCmd(g),
 		demoCmd(g),
 		setupCmd(g),
