@@ -57,7 +57,10 @@ const (
 	FacetLabel           = "label"            // terms of the sentiment label
 	FacetLanguage        = "language"         // terms of the detected language
 	FacetSentiment       = "sentiment"        // fixed sentiment bands (SentimentBands)
-	FacetTime            = "time"             // a histogram of event times, interval chosen from the span
+	// FacetTime is a histogram of event times over the index's whole time
+	// span narrowed by From/To (so charts of different filters share their
+	// axis), the interval chosen from that span.
+	FacetTime = "time"
 )
 
 // Facets lists every facet name, in the order a UI would show them.
@@ -283,7 +286,7 @@ func (q Query) Validate() error {
 		return bad("limit %d is over %d", q.Limit, MaxLimit)
 	case q.Offset < 0:
 		return bad("negative offset %d", q.Offset)
-	case q.Offset+q.limit() > MaxWindow:
+	case q.Offset > MaxWindow-q.limit(): // not Offset+limit: it could overflow
 		return bad("offset %d + limit %d is over %d; narrow the query instead of paging this deep", q.Offset, q.limit(), MaxWindow)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -352,6 +353,7 @@ func TestQueryValidate(t *testing.T) {
 		{"limit over max", Query{Limit: MaxLimit + 1}, "limit 1001 is over 1000"},
 		{"negative offset", Query{Offset: -1}, "negative offset"},
 		{"past window", Query{Offset: MaxWindow - 5, Limit: 10}, "is over 10000"},
+		{"offset overflowing", Query{Offset: math.MaxInt - 5, Limit: 10}, "is over 10000"},
 		{"unknown label", Query{Label: "angry"}, `unknown label "angry"`},
 		{"syntax", Query{Text: `"unterminated`}, "unterminated"},
 		{"too long", Query{Text: strings.Repeat("delay ", 200)}, "1200 bytes, at most 1024"},
