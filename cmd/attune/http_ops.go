@@ -219,9 +219,12 @@ func purgeMatching(ctx context.Context, js jetstream.JetStream, stream string, h
 	if err != nil {
 		return 0, fmt.Errorf("read stream %s: %w", stream, err)
 	}
+	// Ask for exactly the messages the stream holds, so the last fetch
+	// does not wait out its timeout; stop at the last sequence.
 	var seqs []uint64
-	for {
-		batch, err := cons.Fetch(512, jetstream.FetchMaxWait(2*time.Second))
+	remaining := int(info.State.Msgs)
+	for remaining > 0 {
+		batch, err := cons.Fetch(min(512, remaining), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return 0, fmt.Errorf("read stream %s: %w", stream, err)
 		}
@@ -242,11 +245,9 @@ func purgeMatching(ctx context.Context, js jetstream.JetStream, stream string, h
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			return 0, fmt.Errorf("read stream %s: %w", stream, err)
 		}
-		if done {
-			break
-		}
-		if got == 0 {
-			// Nothing more to read (the tail was deleted meanwhile).
+		remaining -= got
+		if done || got == 0 {
+			// The end, or nothing more to read (deleted meanwhile).
 			if err := ctx.Err(); err != nil {
 				return 0, err
 			}
