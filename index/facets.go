@@ -53,18 +53,7 @@ func (ix *Index) addFacets(ctx context.Context, req *bleve.SearchRequest, q Quer
 		}
 		switch name {
 		case FacetSentiment:
-			fr := bleve.NewFacetRequest(fieldSentiment, len(SentimentBands))
-			for i, b := range SentimentBands {
-				lo, hi := &b.Min, &b.Max
-				if i == 0 {
-					lo = nil // below -1 cannot happen; keep the band closed anyway
-				}
-				if i == len(SentimentBands)-1 {
-					hi = nil // includes 1
-				}
-				fr.AddNumericRange(b.Name, lo, hi)
-			}
-			req.AddFacet(name, fr)
+			req.AddFacet(name, bleve.NewFacetRequest(fieldSentimentBand, len(SentimentBands)))
 		case FacetTime:
 			lo, hi, ok, err := ix.timeRange(ctx)
 			if err != nil {
@@ -179,8 +168,8 @@ func (ix *Index) readFacets(ctx context.Context, q Query, fr search.FacetResults
 			counts := map[string]int{}
 			if r != nil {
 				f.Missing = r.Missing
-				for _, nr := range r.NumericRanges {
-					counts[nr.Name] = nr.Count
+				for _, t := range r.Terms.Terms() {
+					counts[t.Term] = t.Count
 				}
 			}
 			for _, b := range SentimentBands {
@@ -317,7 +306,7 @@ func (ix *Index) timeRange(ctx context.Context) (lo, hi time.Time, ok bool, err 
 			req.Score = "none"
 			req.Fields = []string{fieldTS}
 			req.SortByCustom(search.SortOrder{&search.SortField{
-				Field: fieldTS, Type: search.SortFieldAsDate, Desc: desc, Missing: search.SortFieldMissingLast,
+				Field: fieldTSSort, Type: search.SortFieldAsString, Desc: desc, Missing: search.SortFieldMissingLast,
 			}})
 			sr, err := ix.bleve.SearchInContext(ctx, req)
 			if err != nil {

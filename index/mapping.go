@@ -3,6 +3,7 @@ package index
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,13 @@ const (
 	fieldTSHour  = "ts_hour"  // 2006-01-02T15
 	fieldTSDay   = "ts_day"   // 2006-01-02
 	fieldTSMonth = "ts_month" // 2006-01
+	// Sort and facet keys as single keyword terms. The numeric ts and
+	// sentiment fields are indexed as 16 prefix-coded terms per value (for
+	// range queries), and sorting or faceting on them reads every one of
+	// those per matching event; one term is several times cheaper.
+	fieldTSSort        = "ts_sort"        // RFC 3339, UTC, fixed-width nanoseconds: sorts as text
+	fieldSentimentSort = "sentiment_sort" // score+1 as "1.234567": sorts as text
+	fieldSentimentBand = "sentiment_band" // the SentimentBands name
 
 	// Segment fields (besides id).
 	fieldName          = "name"
@@ -89,7 +97,18 @@ const (
 	layoutHour  = "2006-01-02T15"
 	layoutDay   = "2006-01-02"
 	layoutMonth = "2006-01"
+	layoutSort  = "2006-01-02T15:04:05.000000000Z"
 )
+
+// sentimentBand names the band of SentimentBands that holds score.
+func sentimentBand(score float64) string {
+	for _, b := range SentimentBands[:len(SentimentBands)-1] {
+		if score < b.Max {
+			return b.Name
+		}
+	}
+	return SentimentBands[len(SentimentBands)-1].Name
+}
 
 // Analysis components registered in the mapping by name.
 const (
@@ -135,6 +154,9 @@ type eventDoc struct {
 	TSHour          *string  `json:"ts_hour"`
 	TSDay           *string  `json:"ts_day"`
 	TSMonth         *string  `json:"ts_month"`
+	TSSort          *string  `json:"ts_sort"`
+	SentimentSort   string   `json:"sentiment_sort"`
+	SentimentBand   string   `json:"sentiment_band"`
 }
 
 // BleveType tells Bleve which document mapping applies.
@@ -193,6 +215,12 @@ func newEventDoc(d attune.Doc) eventDoc {
 		Aspects:     aspectNames(d.Analysis.Aspects),
 		Language:    nonEmpty(d.Analysis.Language),
 	}
+	score := max(-1, min(1, d.Analysis.Sentiment.Score))
+	if score != score { // NaN: stored as is, sorted and banded as neutral
+		score = 0
+	}
+	e.SentimentSort = strconv.FormatFloat(score+1, 'f', 6, 64)
+	e.SentimentBand = sentimentBand(score)
 	if d.Analysis.Language == "pt" {
 		e.TextPT = &e.Text
 	}
@@ -203,6 +231,8 @@ func newEventDoc(d attune.Doc) eventDoc {
 		ts = ts.UTC()
 		h, day, m := ts.Format(layoutHour), ts.Format(layoutDay), ts.Format(layoutMonth)
 		e.TSHour, e.TSDay, e.TSMonth = &h, &day, &m
+		st := ts.Format(layoutSort)
+		e.TSSort = &st
 	}
 	return e
 }
@@ -329,12 +359,14 @@ func eventMapping() *mapping.DocumentMapping {
 	for _, f := range []string{fieldLabel, fieldSegmentID, fieldSegmentName, fieldSource, fieldCustomer, fieldAspects, fieldLanguage} {
 		dm.AddFieldMappingsAt(f, keywordField(true))
 	}
-	for _, f := range []string{fieldAspectSentiment, fieldTSHour, fieldTSDay, fieldTSMonth} {
+	for _, f := range []string{fieldAspectSentiment, fieldTSHour, fieldTSDay, fieldTSMonth, fieldTSSort, fieldSentimentSort, fieldSentimentBand} {
 		dm.AddFieldMappingsAt(f, keywordField(false)) // filtered and faceted, never shown
 	}
-	dm.AddFieldMappingsAt(fieldSentiment, numericField())
-	dm.AddFieldMappingsAt(fieldTokens, numericField())
-	dm.AddFieldMappingsAt(fieldTS, dateField())
+	// Range queries only: sorting and facets use the keyword forms above.
+	for f, m := range map[string]*mapping.FieldMapping{fieldSentiment: numericField(), fieldTokens: numericField(), fieldTS: dateField()} {
+		m.DocValues = false
+		dm.AddFieldMappingsAt(f, m)
+	}
 	return dm
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -31,9 +30,9 @@ var eventFields = []string{
 
 // Search returns one page of the events matching q, with the facets q asks
 // for. A query Validate rejects returns an error wrapping ErrInvalidQuery, as
-// does a Text with bad query-string syntax. Ties of the sort are broken by
-// time (newest first) and then id, so pages are stable while the index does
-// not change.
+// does a Text with bad query-string syntax. Ties of the sort keep the
+// index's document order, so pages are stable while the index does not
+// change.
 func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if err := ix.readable(); err != nil {
 		return nil, err
@@ -46,9 +45,10 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	// The filter does not score: every hit passes it, so it would add the
 	// same to every score anyway, and skipping scoring is cheaper.
 	bq.AddFilter(q.filter())
+	var tq query.Query
 	if hasText {
-		tq, err := textQuery(q.Text)
-		if err != nil {
+		var err error
+		if tq, err = textQuery(q.Text); err != nil {
 			return nil, err
 		}
 		bq.AddMust(tq)
@@ -60,13 +60,6 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	req.Fields = eventFields
 	if !byScore {
 		req.Score = "none" // scores would not decide anything
-	}
-	if hasText {
-		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
-		req.Highlight.AddField(fieldText)
-		req.Highlight.AddField(fieldTextPT)
-		// Bleve highlights only the stored fields it loads.
-		req.Fields = append(slices.Clone(eventFields), fieldTextPT)
 	}
 	span, err := ix.addFacets(ctx, req, q)
 	if err != nil {
@@ -98,14 +91,12 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		if byScore {
 			h.Score = dm.Score
 		}
-		// Bleve returns a fragment of every highlighted field, marked or
-		// not; the snippet is the first that marks a match.
-		for _, f := range []string{fieldText, fieldTextPT} {
-			if frags := dm.Fragments[f]; len(frags) > 0 && h.Snippet == "" && strings.Contains(frags[0], "<mark>") {
-				h.Snippet = frags[0]
-			}
-		}
 		res.Hits = append(res.Hits, h)
+	}
+	if hasText && len(res.Hits) > 0 {
+		if err := ix.highlight(ctx, tq, res.Hits); err != nil {
+			return nil, err
+		}
 	}
 	if len(q.Facets) > 0 {
 		if res.Facets, err = ix.readFacets(ctx, q, sr.Facets, span); err != nil {
@@ -114,6 +105,46 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	}
 	res.Took = sr.Took
 	return res, nil
+}
+
+// highlight sets the snippets of hits, which matched tq. It runs as a
+// second search over just these hits: asked of the main search, Bleve
+// would gather the term locations of every match, not only of the page,
+// which on a broad query costs more than the search itself.
+func (ix *Index) highlight(ctx context.Context, tq query.Query, hits []Hit) error {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), tq), len(ids), 0, false)
+	req.Score = "none"
+	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
+	req.Highlight.AddField(fieldText)
+	req.Highlight.AddField(fieldTextPT)
+	// Bleve highlights only the stored fields it loads.
+	req.Fields = []string{fieldText, fieldTextPT}
+	sr, err := ix.bleve.SearchInContext(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("highlight hits: %w", err)
+	}
+	snippets := make(map[string]string, len(sr.Hits))
+	for _, dm := range sr.Hits {
+		// Bleve returns a fragment of every highlighted field, marked or
+		// not; the snippet is the first that marks a match.
+		for _, f := range []string{fieldText, fieldTextPT} {
+			if frags := dm.Fragments[f]; len(frags) > 0 && strings.Contains(frags[0], "<mark>") {
+				snippets[dm.ID] = frags[0]
+				break
+			}
+		}
+	}
+	for i := range hits {
+		hits[i].Snippet = snippets[hits[i].ID]
+	}
+	return nil
 }
 
 // textQuery compiles Query.Text. A query string searches _all, which is
@@ -144,22 +175,19 @@ func (q Query) sortKey(hasText bool) string {
 	return q.Sort
 }
 
+// sortOrder is one key: Bleve breaks ties by the index's own document order,
+// which is stable while the index does not change. Further keys would cost
+// a doc-value read per matching event (and the id key a stored-field read),
+// which on broad queries is most of the search time.
 func (q Query) sortOrder(hasText bool) search.SortOrder {
 	desc := q.Order != OrderAsc
-	newest := &search.SortField{Field: fieldTS, Type: search.SortFieldAsDate, Desc: true, Missing: search.SortFieldMissingLast}
 	switch q.sortKey(hasText) {
 	case SortRelevance:
-		return search.SortOrder{&search.SortScore{Desc: desc}, newest, &search.SortDocID{}}
+		return search.SortOrder{&search.SortScore{Desc: desc}}
 	case SortSentiment:
-		return search.SortOrder{
-			&search.SortField{Field: fieldSentiment, Type: search.SortFieldAsNumber, Desc: desc, Missing: search.SortFieldMissingLast},
-			newest, &search.SortDocID{},
-		}
+		return search.SortOrder{&search.SortField{Field: fieldSentimentSort, Type: search.SortFieldAsString, Desc: desc, Missing: search.SortFieldMissingLast}}
 	}
-	return search.SortOrder{
-		&search.SortField{Field: fieldTS, Type: search.SortFieldAsDate, Desc: desc, Missing: search.SortFieldMissingLast},
-		&search.SortDocID{Desc: desc},
-	}
+	return search.SortOrder{&search.SortField{Field: fieldTSSort, Type: search.SortFieldAsString, Desc: desc, Missing: search.SortFieldMissingLast}}
 }
 
 // filter is the conjunction of the type and field conditions of q.
