@@ -133,6 +133,7 @@ func TestWebUI(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#q`), "delayed flight"),
 		chromedp.Click(chromedp.CSS(`#search-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#results li.hit mark`)),
+		chromedp.WaitReady(chromedp.CSS(`#results[aria-busy="false"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#facets .facet[data-facet="segment"] li`)),
 		chromedp.WaitVisible(chromedp.CSS(`#health.ok`)),
 		shot("search"),
@@ -157,6 +158,8 @@ func TestWebUI(t *testing.T) {
 	do("facet filter",
 		chromedp.Click(chromedp.CSS(`#facets .facet[data-facet="segment"] li`)),
 		chromedp.WaitVisible(chromedp.CSS(`#active-filters .filter`)),
+		// The filtered search has rendered (not the page before it).
+		chromedp.WaitReady(chromedp.CSS(`#results[aria-busy="false"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#results li.hit`)),
 	)
 	chips, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#results li.hit .chip.segment')].map(e => e.textContent)`))

@@ -128,6 +128,7 @@ let searchState = {};
 async function showSearch(params) {
   $("#view-search").hidden = false;
   searchState = Object.fromEntries(params.entries());
+  $("#results").setAttribute("aria-busy", "true");
   $("#q").value = searchState.q || "";
   $("#sort").value = searchState.sort ? searchState.sort + (searchState.order ? "|" + searchState.order : "") : "";
   if ($("#sort").value === "" && searchState.sort) $("#sort").value = "";
@@ -146,6 +147,7 @@ async function showSearch(params) {
     $("#results").replaceChildren(el("li", { class: "empty" }, e.message));
     $("#facets").replaceChildren();
     $("#pager").replaceChildren();
+    $("#results").setAttribute("aria-busy", "false");
     return;
   }
   const from = res.total ? res.offset + 1 : 0;
@@ -157,6 +159,7 @@ async function showSearch(params) {
   if (!res.hits.length) $("#results").append(el("li", { class: "empty" }, searchState.q ? "Nothing matches; try fewer words or remove a filter." : "No texts indexed yet."));
   renderFacets(res.facets || {});
   renderPager(res);
+  $("#results").setAttribute("aria-busy", "false");
 }
 
 function hitNode(h) {
