@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -438,5 +439,49 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		if !strings.Contains(params, "name:"+p+" ") {
 			t.Errorf("openapi search lacks parameter %s", p)
 		}
+	}
+}
+
+// TestServeStandalone: `attune serve` opens a data dir no process holds and
+// serves what the worker left; while another process (here: another open of
+// the same files) holds the stores, it refuses with an error that says so.
+func TestServeStandalone(t *testing.T) {
+	f := newAPIFixture(t, 120, "cluster.min_events=20")
+	held := newApp(f.a.cfg, testLogger(t))
+	defer held.Close()
+	_, err := held.standaloneAPI()
+	if err == nil || !strings.Contains(err.Error(), "held by another process") || !strings.Contains(err.Error(), "attune worker") {
+		t.Fatalf("serve on a held data dir: %v", err)
+	}
+
+	f.http.Close()
+	f.a.Close()
+	a := newApp(f.a.cfg, testLogger(t))
+	defer a.Close()
+	srv, err := a.standaloneAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, err := listenHTTP(a.cfg.HTTP, srv.Handler(), a.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	g := &apiFixture{a: a, srv: srv, http: &httptest.Server{URL: "http://" + addr}}
+	var list segmentsResponse
+	g.getJSON(t, "/api/segments", &list)
+	if list.Events != 120 || len(list.Segments) == 0 {
+		t.Errorf("standalone serve shows %d events in %d segments, want 120", list.Events, len(list.Segments))
+	}
+	var h healthReport
+	g.getJSON(t, "/healthz", &h)
+	if h.Components["nats"].Status != "not_used" || h.Components["ollama"].Status != "not_used" || h.Components["index"].Status != "ok" {
+		t.Errorf("standalone health: %+v", h)
+	}
+
+	// No data dir at all: a clear error, not an empty store created.
+	cfg := testConfig(t)
+	if _, err := newApp(cfg, testLogger(t)).standaloneAPI(); err == nil || !strings.Contains(err.Error(), "no segment store") {
+		t.Errorf("serve on an empty data dir: %v", err)
 	}
 }

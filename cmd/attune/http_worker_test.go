@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/attune-cx/attune/embed"
 	"github.com/attune-cx/attune/ingest"
 )
 
@@ -192,6 +196,58 @@ func TestWorkerAPI(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || rw.p.Segments()[0].Name != "renamed-in-worker" {
 		t.Errorf("rename in worker: %d, pipeline model has %q", resp.StatusCode, rw.p.Segments()[0].Name)
+	}
+
+	// With the worker stopped, `attune serve` erases from the vector cache
+	// too, keyed by the model the worker recorded, and says that it could
+	// not reach the streams.
+	other := ""
+	for c := range counts {
+		if c != victim && (other == "" || c < other) {
+			other = c
+		}
+	}
+	odocs, err := a.store.CustomerDocs(other)
+	if err != nil || len(odocs) == 0 {
+		t.Fatalf("customer %s: %d events (%v)", other, len(odocs), err)
+	}
+	var otexts []string
+	for _, d := range odocs {
+		otexts = append(otexts, d.Analysis.Clean)
+	}
+	chunk := a.emb.Chunker()
+	cancel()
+	a.Close()
+	sa := newApp(cfg, testLogger(t))
+	srv, err := sa.standaloneAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	req, _ = http.NewRequest("DELETE", hs.URL+"/api/customers/"+url.PathEscape(other), nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	hs.Close()
+	sa.Close()
+	var er2 erasure
+	if err := json.Unmarshal(b, &er2); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("standalone erase: %d %s", resp.StatusCode, b)
+	}
+	if er2.Events != len(odocs) || er2.CacheEntries < 1 || er2.StreamMessages != 0 || len(er2.Notes) != 1 || !strings.Contains(er2.Notes[0], "JetStream") {
+		t.Errorf("standalone erasure %+v", er2)
+	}
+	c, err := embed.OpenCache(filepath.Join(cfg.DataDir, "embed-cache.db"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n, err := c.Has(space.Model, space.Digest, otexts, chunk); err != nil || n != 0 {
+		t.Errorf("%d of %s's texts still cached after a standalone erasure (%v)", n, other, err)
 	}
 }
 
