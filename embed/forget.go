@@ -12,7 +12,8 @@ import (
 // chunk must be the chunker the texts were embedded with (see WithChunker):
 // the cache holds one entry per chunk. Texts never cached are skipped, so
 // Forget is idempotent. Erasing a customer's data calls it: a vector is
-// derived from what the customer wrote.
+// derived from what the customer wrote. A chunk another text shares (the
+// same sentence) is removed too; that text costs one embedding next time.
 //
 // Entries cached under an earlier digest of the model cannot be found (the
 // key is a hash that includes the digest); no lookup reaches them again and
