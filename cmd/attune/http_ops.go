@@ -96,12 +96,10 @@ func natsCheck(nc *nats.Conn, js jetstream.JetStream, stream string) func(contex
 	}
 }
 
-// ollamaCheck: the server answers and serves the model.
+// ollamaCheck: the server answers and holds the model (a listing, not an
+// embedding: probes must not queue behind the worker's batches).
 func ollamaCheck(a *app) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := a.emb.Check(ctx)
-		return err
-	}
+	return func(ctx context.Context) error { return a.emb.Ping(ctx) }
 }
 
 func promHandler(reg *prometheus.Registry) http.Handler {
