@@ -353,9 +353,9 @@ func eventMapping() *mapping.DocumentMapping {
 	textPT.DocValues = false
 	dm.AddFieldMappingsAt(fieldTextPT, textPT)
 
-	id := keywordField(false) // the document id; indexed for id:... queries
-	id.DocValues = false
-	dm.AddFieldMappingsAt(fieldID, id)
+	// The document id; indexed for id:... queries, doc values as the sort
+	// tie-breaker.
+	dm.AddFieldMappingsAt(fieldID, keywordField(false))
 	for _, f := range []string{fieldLabel, fieldSegmentID, fieldSegmentName, fieldSource, fieldCustomer, fieldAspects, fieldLanguage} {
 		dm.AddFieldMappingsAt(f, keywordField(true))
 	}

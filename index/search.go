@@ -30,9 +30,8 @@ var eventFields = []string{
 
 // Search returns one page of the events matching q, with the facets q asks
 // for. A query Validate rejects returns an error wrapping ErrInvalidQuery, as
-// does a Text with bad query-string syntax. Ties of the sort keep the
-// index's document order, so pages are stable while the index does not
-// change.
+// does a Text with bad query-string syntax. Ties of the sort are broken by
+// event id, so pages are stable while the index does not change.
 func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if err := ix.readable(); err != nil {
 		return nil, err
@@ -175,19 +174,23 @@ func (q Query) sortKey(hasText bool) string {
 	return q.Sort
 }
 
-// sortOrder is one key: Bleve breaks ties by the index's own document order,
-// which is stable while the index does not change. Further keys would cost
-// a doc-value read per matching event (and the id key a stored-field read),
-// which on broad queries is most of the search time.
+// sortOrder is the sort key and then the event id, so that ties (equal
+// scores, events without a time) page in a stable order even when Bleve
+// merges segments between two page requests. The id is read from its doc
+// values: Bleve's own id key (SortDocID) reads a stored field per matching
+// event, several times the cost. Secondary keys such as newest-first for
+// equal scores would cost a doc-value read per matching event as well, and
+// are left out.
 func (q Query) sortOrder(hasText bool) search.SortOrder {
 	desc := q.Order != OrderAsc
+	byID := &search.SortField{Field: fieldID, Type: search.SortFieldAsString}
 	switch q.sortKey(hasText) {
 	case SortRelevance:
-		return search.SortOrder{&search.SortScore{Desc: desc}}
+		return search.SortOrder{&search.SortScore{Desc: desc}, byID}
 	case SortSentiment:
-		return search.SortOrder{&search.SortField{Field: fieldSentimentSort, Type: search.SortFieldAsString, Desc: desc, Missing: search.SortFieldMissingLast}}
+		return search.SortOrder{&search.SortField{Field: fieldSentimentSort, Type: search.SortFieldAsString, Desc: desc, Missing: search.SortFieldMissingLast}, byID}
 	}
-	return search.SortOrder{&search.SortField{Field: fieldTSSort, Type: search.SortFieldAsString, Desc: desc, Missing: search.SortFieldMissingLast}}
+	return search.SortOrder{&search.SortField{Field: fieldTSSort, Type: search.SortFieldAsString, Desc: desc, Missing: search.SortFieldMissingLast}, byID}
 }
 
 // filter is the conjunction of the type and field conditions of q.
