@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/attune-cx/attune"
 )
 
@@ -432,6 +434,15 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		if _, ok := doc.Paths[r.path][r.method]; !ok {
 			t.Errorf("openapi lacks %s %s", r.method, r.path)
 		}
+	}
+	// The document is valid OpenAPI 3 (schemas, refs, parameters).
+	loader := openapi3.NewLoader()
+	spec, err := loader.LoadFromData(openAPIDoc)
+	if err != nil {
+		t.Fatalf("load openapi: %v", err)
+	}
+	if err := spec.Validate(loader.Context); err != nil {
+		t.Errorf("openapi document is invalid: %v", err)
 	}
 	// Every search parameter the server takes is documented.
 	params := fmt.Sprint(doc.Paths["/api/search"]["get"])
