@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -205,6 +206,19 @@ func TestWebUI(t *testing.T) {
 	if name != s0.Name || exemplars != len(s0.Exemplars) || members != min(20, s0.Members) {
 		t.Errorf("segment page shows %q with %d exemplars and %d member rows; want %q, %d, %d",
 			name, exemplars, members, s0.Name, len(s0.Exemplars), min(20, s0.Members))
+	}
+
+	// Drill into the first member: the customer view lists their texts.
+	customer := text(`#members-table tbody tr a`)
+	do("customer view",
+		chromedp.Click(chromedp.CSS(`#members-table tbody tr a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#customer-detail .hit`)),
+		shot("customer"),
+	)
+	var cv customerView
+	f.getJSON(t, "/api/customers/"+url.PathEscape(customer), &cv)
+	if got := eval(`document.querySelectorAll('#customer-detail .hit').length`); got != len(cv.Events) {
+		t.Errorf("customer %s page shows %d texts, the API %d", customer, got, len(cv.Events))
 	}
 	mu.Lock()
 	defer mu.Unlock()
