@@ -14,12 +14,22 @@
 // until Bleve has persisted the batch to disk, because the caller acknowledges
 // NATS messages right after. An acknowledged event is never only in memory.
 //
-// Searches run over event documents only. Query.Text is a Bleve query string
+// Search runs over event documents only. Query.Text is a Bleve query string
 // (https://blevesearch.com/docs/Query-String-Query/) matched against the text
-// and its stems, so "lost bag", +refund -thanks and label:negative all work;
-// the structured Query fields add non-scoring filters on the keyword fields.
+// (English analysis) and its stems, so "lost bag", +refund -thanks and
+// label:negative all work; plain words also match the Portuguese analysis
+// of Portuguese events. The structured Query fields add non-scoring filters:
+// keywords (segment, label, source, customer, aspect and aspect label,
+// language), a sentiment range and a time range. Facets count the matching
+// events per segment, aspect, source, label, language, sentiment band and
+// time interval; hits carry highlighted snippets and can be sorted by
+// relevance, time or sentiment, either way. Query.Validate explains what it
+// rejects. SearchSegments finds segments by their name, terms and exemplars.
+//
+// DeleteCustomer erases a customer's event documents durably; Stats and Size
+// report document counts and bytes on disk.
 //
 // The mapping is versioned (MappingVersion). An index built with another
 // version is refused on Open rather than silently searched with a mapping the
-// code does not expect.
+// code does not expect; `attune reindex` rebuilds it from the segment store.
 package index

@@ -50,6 +50,12 @@ type Index struct {
 	// segMu serialises ReplaceSegments (read the set, then write the diff)
 	// and keeps Segments from paging through a set being replaced.
 	segMu sync.RWMutex
+	// ts caches the span of event times for the time facet.
+	ts tsRange
+	// segNames caches segment id → name for the segment facet; nil until
+	// read. ReplaceSegments replaces it.
+	segNamesMu sync.Mutex
+	segNames   map[string]string
 
 	// beforeBatch, if set, runs in the batch goroutine right before the Bleve
 	// batch is applied. Tests use it to hold a write in flight.
@@ -151,7 +157,7 @@ func (ix *Index) checkMappingVersion() error {
 			return fmt.Errorf("count documents: %w", err)
 		}
 		if n > 0 {
-			return fmt.Errorf("%w: index has %d documents and no mapping version, want %s",
+			return fmt.Errorf("%w: index has %d documents and no mapping version, want %s; rebuild it from the segment store with `attune reindex`",
 				ErrMappingVersion, n, MappingVersion)
 		}
 		// SetInternal is a batch, so it waits for persistence like any other.
@@ -161,7 +167,8 @@ func (ix *Index) checkMappingVersion() error {
 		return nil
 	}
 	if string(v) != MappingVersion {
-		return fmt.Errorf("%w: index has %s, want %s", ErrMappingVersion, v, MappingVersion)
+		return fmt.Errorf("%w: index has %s, want %s; rebuild it from the segment store with `attune reindex`",
+			ErrMappingVersion, v, MappingVersion)
 	}
 	return nil
 }
@@ -219,6 +226,11 @@ func (ix *Index) IndexDocs(ctx context.Context, docs []attune.Doc) error {
 		}
 		return fmt.Errorf("index %d docs: %w", len(docs), err)
 	}
+	ts := make([]time.Time, len(docs))
+	for i, d := range docs {
+		ts[i] = d.Event.TS
+	}
+	ix.noteTimes(ts)
 	ix.logger.Debug("docs indexed", "docs", len(docs), "took", time.Since(start))
 	return nil
 }

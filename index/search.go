@@ -11,19 +11,6 @@ import (
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/highlight/format/html"
 	"github.com/blevesearch/bleve/v2/search/query"
-
-	"github.com/attune-cx/attune"
-)
-
-// Paging limits of Search.
-const (
-	// DefaultLimit is the page size when Query.Limit is 0.
-	DefaultLimit = 10
-	// MaxLimit caps Query.Limit; larger values are lowered to it.
-	MaxLimit = 1000
-	// MaxWindow caps Offset+Limit. Bleve ranks Offset+Limit hits to return
-	// Limit of them, so deep pages cost memory and time a caller can choose.
-	MaxWindow = 10000
 )
 
 // hasChunk is how many ids Has looks up per search.
@@ -34,59 +21,6 @@ const hasChunk = 1000
 // paging. Retrying the same query cannot succeed.
 var ErrInvalidQuery = errors.New("invalid query")
 
-// Query selects event documents. All set fields must match.
-type Query struct {
-	// Text is a Bleve query string matched against the event text and stems
-	// ("lost bag", +refund -thanks, label:negative). Empty matches every event.
-	Text string
-	// Segment is a segment id or a segment name, matched exactly.
-	Segment string
-	// Label is "positive", "neutral" or "negative".
-	Label string
-	// Source is the event source, matched exactly.
-	Source string
-	// Customer is the customer id, matched exactly.
-	Customer string
-	// Aspect is an aspect the text talks about (delivery, price, …).
-	Aspect string
-	// Language is the detected language code ("en", "pt").
-	Language string
-	// Limit is the page size: default DefaultLimit, at most MaxLimit.
-	Limit int
-	// Offset is the number of hits skipped; Offset+Limit is at most MaxWindow.
-	Offset int
-}
-
-// Hit is one matching event.
-type Hit struct {
-	ID          string
-	Text        string
-	CustomerID  string
-	Source      string
-	Label       string
-	SegmentID   string
-	SegmentName string
-	Sentiment   float64
-	Aspects     []string
-	Language    string
-	// TS is the event time, zero if unknown.
-	TS time.Time
-	// Score is the relevance score; 0 when Query.Text is empty.
-	Score float64
-	// Snippet is the best fragment of Text for Query.Text, HTML-escaped with
-	// matches wrapped in <mark></mark>. Empty when Query.Text is empty or
-	// matched no text term (for instance only a stem or a keyword field).
-	Snippet string
-}
-
-// Result is one page of hits.
-type Result struct {
-	// Total is the number of matching events, not only those on this page.
-	Total uint64
-	Hits  []Hit
-	Took  time.Duration
-}
-
 // eventFields are the stored fields a Hit is built from.
 var eventFields = []string{
 	fieldText, fieldCustomer, fieldSource, fieldLabel,
@@ -94,50 +28,41 @@ var eventFields = []string{
 	fieldAspects, fieldLanguage,
 }
 
-// Search returns one page of the events matching q. With Query.Text, hits are
-// ranked by relevance; without, newest first. Ties are broken by id, so pages
-// are stable while the index does not change.
+// Search returns one page of the events matching q, with the facets q asks
+// for. A query Validate rejects returns an error wrapping ErrInvalidQuery, as
+// does a Text with bad query-string syntax. Ties of the sort are broken by
+// event id, so pages are stable while the index does not change.
 func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if err := ix.readable(); err != nil {
 		return nil, err
 	}
-	limit, err := q.page()
-	if err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	filter, err := q.filter()
-	if err != nil {
-		return nil, err
-	}
-
+	hasText := strings.TrimSpace(q.Text) != ""
 	bq := bleve.NewBooleanQuery()
 	// The filter does not score: every hit passes it, so it would add the
 	// same to every score anyway, and skipping scoring is cheaper.
-	bq.AddFilter(filter)
-	order := search.SortOrder{
-		&search.SortField{Field: fieldTS, Type: search.SortFieldAsDate, Desc: true, Missing: search.SortFieldMissingLast},
-		&search.SortDocID{},
-	}
-	hasText := strings.TrimSpace(q.Text) != ""
+	bq.AddFilter(q.filter())
+	var tq query.Query
 	if hasText {
-		qs := bleve.NewQueryStringQuery(q.Text)
-		// Parse here so that a syntax error is the caller's, not the index's.
-		if _, err := qs.Parse(); err != nil {
-			return nil, fmt.Errorf("%w: text %q: %v", ErrInvalidQuery, q.Text, err)
+		var err error
+		if tq, err = textQuery(q.Text); err != nil {
+			return nil, err
 		}
-		bq.AddMust(qs)
-		order = append(search.SortOrder{&search.SortScore{Desc: true}}, order...)
+		bq.AddMust(tq)
 	}
 
-	req := bleve.NewSearchRequestOptions(bq, limit, q.Offset, false)
-	req.SortByCustom(order)
+	req := bleve.NewSearchRequestOptions(bq, q.limit(), q.Offset, false)
+	byScore := q.sortKey(hasText) == SortRelevance
+	req.SortByCustom(q.sortOrder(hasText))
 	req.Fields = eventFields
-	if !hasText {
-		req.Score = "none" // order is by time; scores would all be equal
+	if !byScore {
+		req.Score = "none" // scores would not decide anything
 	}
-	if hasText {
-		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
-		req.Highlight.AddField(fieldText)
+	span, err := ix.addFacets(ctx, req, q)
+	if err != nil {
+		return nil, err
 	}
 
 	sr, err := ix.bleve.SearchInContext(ctx, req)
@@ -162,39 +87,114 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 			Aspects:     fieldStrings(dm.Fields, fieldAspects),
 			Language:    fieldString(dm.Fields, fieldLanguage),
 		}
-		if hasText {
+		if byScore {
 			h.Score = dm.Score
-			if frags := dm.Fragments[fieldText]; len(frags) > 0 {
-				h.Snippet = frags[0]
-			}
 		}
 		res.Hits = append(res.Hits, h)
 	}
+	if hasText && len(res.Hits) > 0 {
+		if err := ix.highlight(ctx, tq, res.Hits); err != nil {
+			return nil, err
+		}
+	}
+	if len(q.Facets) > 0 {
+		if res.Facets, err = ix.readFacets(ctx, q, sr.Facets, span); err != nil {
+			return nil, err
+		}
+	}
+	res.Took = sr.Took
 	return res, nil
 }
 
-// page validates the paging fields and returns the page size.
-func (q Query) page() (int, error) {
-	limit := q.Limit
-	switch {
-	case limit < 0:
-		return 0, fmt.Errorf("%w: negative limit %d", ErrInvalidQuery, limit)
-	case limit == 0:
-		limit = DefaultLimit
-	case limit > MaxLimit:
-		limit = MaxLimit
+// highlight sets the snippets of hits, which matched tq. It runs as a
+// second search over just these hits: asked of the main search, Bleve
+// would gather the term locations of every match, not only of the page,
+// which on a broad query costs more than the search itself.
+func (ix *Index) highlight(ctx context.Context, tq query.Query, hits []Hit) error {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
 	}
-	switch {
-	case q.Offset < 0:
-		return 0, fmt.Errorf("%w: negative offset %d", ErrInvalidQuery, q.Offset)
-	case q.Offset+limit > MaxWindow:
-		return 0, fmt.Errorf("%w: offset %d + limit %d is over %d", ErrInvalidQuery, q.Offset, limit, MaxWindow)
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), tq), len(ids), 0, false)
+	req.Score = "none"
+	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
+	req.Highlight.AddField(fieldText)
+	req.Highlight.AddField(fieldTextPT)
+	// Bleve highlights only the stored fields it loads.
+	req.Fields = []string{fieldText, fieldTextPT}
+	sr, err := ix.bleve.SearchInContext(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("highlight hits: %w", err)
 	}
-	return limit, nil
+	snippets := make(map[string]string, len(sr.Hits))
+	for _, dm := range sr.Hits {
+		// Bleve returns a fragment of every highlighted field, marked or
+		// not; the snippet is the first that marks a match.
+		for _, f := range []string{fieldText, fieldTextPT} {
+			if frags := dm.Fragments[f]; len(frags) > 0 && strings.Contains(frags[0], "<mark>") {
+				snippets[dm.ID] = frags[0]
+				break
+			}
+		}
+	}
+	for i := range hits {
+		hits[i].Snippet = snippets[hits[i].ID]
+	}
+	return nil
 }
 
-// filter is the conjunction of the type and keyword-field conditions of q.
-func (q Query) filter() (query.Query, error) {
+// textQuery compiles Query.Text. A query string searches _all, which is
+// analysed as English; plain words (no query-string syntax) also match the
+// Portuguese field, so "entrega atrasada" finds "entregas atrasadas".
+func textQuery(text string) (query.Query, error) {
+	qs := bleve.NewQueryStringQuery(text)
+	// Parse here so that a syntax error is the caller's, not the index's.
+	if _, err := qs.Parse(); err != nil {
+		return nil, fmt.Errorf("%w: text %q: %v", ErrInvalidQuery, text, err)
+	}
+	if strings.ContainsAny(text, `+-:"*?~^()[]{}/\!&|<>=`) {
+		return qs, nil
+	}
+	pt := bleve.NewMatchQuery(text)
+	pt.SetField(fieldTextPT)
+	return bleve.NewDisjunctionQuery(qs, pt), nil
+}
+
+// sortKey is the sort q asks for, defaults applied.
+func (q Query) sortKey(hasText bool) string {
+	switch {
+	case q.Sort == SortRelevance && hasText, q.Sort == "" && hasText:
+		return SortRelevance
+	case q.Sort == "", q.Sort == SortRelevance:
+		return SortTime
+	}
+	return q.Sort
+}
+
+// sortOrder is the sort key and then the event id, so that ties (equal
+// scores, events without a time) page in a stable order even when Bleve
+// merges segments between two page requests. The id is read from its doc
+// values: Bleve's own id key (SortDocID) reads a stored field per matching
+// event, several times the cost. Secondary keys such as newest-first for
+// equal scores would cost a doc-value read per matching event as well, and
+// are left out.
+func (q Query) sortOrder(hasText bool) search.SortOrder {
+	desc := q.Order != OrderAsc
+	byID := &search.SortField{Field: fieldID, Type: search.SortFieldAsString}
+	switch q.sortKey(hasText) {
+	case SortRelevance:
+		return search.SortOrder{&search.SortScore{Desc: desc}, byID}
+	case SortSentiment:
+		return search.SortOrder{&search.SortField{Field: fieldSentimentSort, Type: search.SortFieldAsString, Desc: desc, Missing: search.SortFieldMissingLast}, byID}
+	}
+	return search.SortOrder{&search.SortField{Field: fieldTSSort, Type: search.SortFieldAsString, Desc: desc, Missing: search.SortFieldMissingLast}, byID}
+}
+
+// filter is the conjunction of the type and field conditions of q.
+func (q Query) filter() query.Query {
 	c := bleve.NewConjunctionQuery(termQuery(fieldType, TypeEvent))
 	if q.Segment != "" {
 		// Ids and names are distinct vocabularies, so either may be given.
@@ -204,11 +204,6 @@ func (q Query) filter() (query.Query, error) {
 		))
 	}
 	if q.Label != "" {
-		switch attune.Label(q.Label) {
-		case attune.Positive, attune.Neutral, attune.Negative:
-		default:
-			return nil, fmt.Errorf("%w: unknown label %q", ErrInvalidQuery, q.Label)
-		}
 		c.AddQuery(termQuery(fieldLabel, q.Label))
 	}
 	if q.Source != "" {
@@ -218,12 +213,28 @@ func (q Query) filter() (query.Query, error) {
 		c.AddQuery(termQuery(fieldCustomer, q.Customer))
 	}
 	if q.Aspect != "" {
-		c.AddQuery(termQuery(fieldAspects, q.Aspect))
+		if q.AspectLabel != "" {
+			c.AddQuery(termQuery(fieldAspectSentiment, q.Aspect+":"+q.AspectLabel))
+		} else {
+			c.AddQuery(termQuery(fieldAspects, q.Aspect))
+		}
 	}
 	if q.Language != "" {
 		c.AddQuery(termQuery(fieldLanguage, q.Language))
 	}
-	return c, nil
+	if q.SentimentMin != nil || q.SentimentMax != nil {
+		incl := true
+		r := bleve.NewNumericRangeInclusiveQuery(q.SentimentMin, q.SentimentMax, &incl, &incl)
+		r.SetField(fieldSentiment)
+		c.AddQuery(r)
+	}
+	if !q.From.IsZero() || !q.To.IsZero() {
+		incl, excl := true, false
+		r := bleve.NewDateRangeInclusiveQuery(q.From, q.To, &incl, &excl)
+		r.SetField(fieldTS)
+		c.AddQuery(r)
+	}
+	return c
 }
 
 func termQuery(field, term string) *query.TermQuery {

@@ -68,6 +68,13 @@ func (ix *Index) ReplaceSegments(ctx context.Context, segs []attune.Segment) err
 		}
 		return fmt.Errorf("replace segments: %w", err)
 	}
+	names := make(map[string]string, len(segs))
+	for _, sg := range segs {
+		names[sg.ID] = sg.Name
+	}
+	ix.segNamesMu.Lock()
+	ix.segNames = names
+	ix.segNamesMu.Unlock()
 	ix.logger.Info("segments replaced", "segments", len(segs), "removed", stale)
 	return nil
 }

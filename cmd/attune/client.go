@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -152,16 +153,56 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func searchCmd(g *globals) *cobra.Command {
-	var q index.Query
+	var (
+		q          index.Query
+		from, to   string
+		smin, smax float64
+		facets     []string
+		asJSON     bool
+	)
 	cmd := &cobra.Command{
 		Use:   "search [QUERY]",
-		Short: "Search indexed events (query string syntax), filtered by segment and sentiment",
+		Short: "Search indexed events (query string syntax) with filters, facets and sort",
+		Long: `search finds events by a Bleve query string ("lost bag", +refund -thanks,
+label:negative) and filters: segment, sentiment label or score range, aspect
+(and the attitude toward it), source, customer, language and time range.
+--facets counts the matching events per segment, aspect, aspect_sentiment,
+source, label, language, sentiment band and time interval ("all" for every
+one). Hits are ranked by relevance with a query and newest first without;
+--sort time|sentiment|relevance and --order asc|desc change that.`,
 		Example: `  attune search "lost bag" --sentiment negative
-  attune search refund --segment delay-frustrated --limit 20`,
+  attune search refund --segment delay-frustrated --limit 20
+  attune search --aspect delivery --aspect-label negative --from 2018-01-01 --facets time,segment
+  attune search --sort sentiment --order asc --sentiment-max -0.5 --source review`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				q.Text = args[0]
+			}
+			f := cmd.Flags()
+			if f.Changed("sentiment-min") {
+				q.SentimentMin = &smin
+			}
+			if f.Changed("sentiment-max") {
+				q.SentimentMax = &smax
+			}
+			var err error
+			if q.From, err = parseFlagTime("from", from); err != nil {
+				return err
+			}
+			if q.To, err = parseFlagTime("to", to); err != nil {
+				return err
+			}
+			for _, name := range facets {
+				if name == "all" {
+					q.Facets = index.Facets
+					break
+				}
+				q.Facets = append(q.Facets, name)
+			}
+			// Refuse bad input before connecting anywhere.
+			if err := q.Validate(); err != nil {
+				return err
 			}
 			var res index.Result
 			if err := query(cmd.Context(), g, "search", q, &res, func(a *app) (any, error) {
@@ -169,20 +210,102 @@ func searchCmd(g *globals) *cobra.Command {
 			}); err != nil {
 				return err
 			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
 			printHits(cmd.OutOrStdout(), &res)
+			printFacets(cmd.OutOrStdout(), q.Facets, res.Facets)
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&q.Segment, "segment", "", "segment id or name")
-	f.StringVar(&q.Label, "sentiment", "", "positive, neutral or negative")
+	f.StringVar(&q.Label, "sentiment", "", "sentiment label: positive, neutral, negative or unknown")
+	f.Float64Var(&smin, "sentiment-min", -1, "lowest sentiment score, -1..1")
+	f.Float64Var(&smax, "sentiment-max", 1, "highest sentiment score, -1..1")
 	f.StringVar(&q.Source, "source", "", "event source")
 	f.StringVar(&q.Customer, "customer", "", "customer id")
 	f.StringVar(&q.Aspect, "aspect", "", "aspect the text talks about (delivery, price, …)")
+	f.StringVar(&q.AspectLabel, "aspect-label", "", "with --aspect: attitude toward it (positive, neutral, negative)")
 	f.StringVar(&q.Language, "language", "", "detected language code (en, pt, …)")
-	f.IntVarP(&q.Limit, "limit", "n", 10, "hits to show")
+	f.StringVar(&from, "from", "", "events at or after this time (RFC 3339 or YYYY-MM-DD, UTC)")
+	f.StringVar(&to, "to", "", "events before this time (RFC 3339 or YYYY-MM-DD, UTC)")
+	f.StringSliceVar(&facets, "facets", nil, "facets to count: "+strings.Join(index.Facets, ",")+", or all")
+	f.IntVar(&q.FacetSize, "facet-size", 0, fmt.Sprintf("buckets per term facet (default %d, at most %d)", index.DefaultFacetSize, index.MaxFacetSize))
+	f.StringVar(&q.Sort, "sort", "", "relevance, time or sentiment (default: relevance with a query, time without)")
+	f.StringVar(&q.Order, "order", "", "desc (default) or asc")
+	f.IntVarP(&q.Limit, "limit", "n", 10, fmt.Sprintf("hits to show (at most %d)", index.MaxLimit))
 	f.IntVar(&q.Offset, "offset", 0, "hits to skip")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// parseFlagTime reads a --from/--to value: RFC 3339, or a date (UTC midnight).
+func parseFlagTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--%s %q: want RFC 3339 (2015-02-24T11:35:52Z) or a date (2015-02-24)", name, v)
+}
+
+// printFacets prints the facets in the order asked for, one line per bucket
+// with a bar scaled to the largest.
+func printFacets(w io.Writer, names []string, facets map[string]index.Facet) {
+	for _, name := range names {
+		fc, ok := facets[name]
+		if !ok {
+			continue
+		}
+		title := name
+		if fc.Interval != "" {
+			title += " (per " + fc.Interval + ")"
+		}
+		fmt.Fprintf(w, "\n%s\n", title)
+		top := 0
+		for _, b := range fc.Buckets {
+			top = max(top, b.Count)
+		}
+		for _, b := range fc.Buckets {
+			v := b.Value
+			if fc.Interval != "" {
+				v = b.Start.Format(timeLayout(fc.Interval))
+			}
+			if b.Label != "" && b.Label != b.Value {
+				v += " " + b.Label
+			}
+			bar := ""
+			if top > 0 {
+				bar = strings.Repeat("█", (b.Count*30+top-1)/top)
+			}
+			fmt.Fprintf(w, "  %-34s %7d  %s\n", oneLine(v, 34), b.Count, bar)
+		}
+		if fc.Other > 0 {
+			fmt.Fprintf(w, "  %-34s %7d\n", "(other)", fc.Other)
+		}
+		if fc.Missing > 0 {
+			fmt.Fprintf(w, "  %-34s %7d\n", "(none)", fc.Missing)
+		}
+	}
+}
+
+func timeLayout(interval string) string {
+	switch interval {
+	case index.IntervalHour:
+		return "2006-01-02 15:00"
+	case index.IntervalMonth:
+		return "2006-01"
+	case index.IntervalYear:
+		return "2006"
+	}
+	return time.DateOnly
 }
 
 func segmentsCmd(g *globals) *cobra.Command {

@@ -31,6 +31,7 @@ type Config struct {
 	NLP      NLPConfig     `yaml:"nlp"`
 	Model    ModelConfig   `yaml:"model"`
 	Cluster  ClusterConfig `yaml:"cluster"`
+	HTTP     HTTPConfig    `yaml:"http"`
 }
 
 type NATSConfig struct {
@@ -116,6 +117,15 @@ type DriftConfig struct {
 type FeedConfig struct {
 	Stream string        `yaml:"stream"`
 	MaxAge time.Duration `yaml:"max_age"`
+}
+
+type HTTPConfig struct {
+	Listen         string        `yaml:"listen"`
+	Token          string        `yaml:"token"`
+	MaxPageSize    int           `yaml:"max_page_size"`
+	MaxQueryBytes  int           `yaml:"max_query_bytes"`
+	MaxBodyBytes   int64         `yaml:"max_body_bytes"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
 
 type WeightsConfig struct {
@@ -209,6 +219,13 @@ func (c *Config) Validate() error {
 		"cluster.drift: window must be > 0, trailing >= 3, sigma > 0, min_events >= 1")
 	check(c.Cluster.Feed.Stream != "" && c.Cluster.Feed.MaxAge >= 0, "cluster.feed: stream must be set and max_age >= 0")
 	check(c.Cluster.Weights.Embedding >= 0 && c.Cluster.Weights.Sentiment >= 0 && c.Cluster.Weights.Behavior >= 0, "cluster.weights must be >= 0")
+	check(c.HTTP.MaxPageSize > 0 && c.HTTP.MaxPageSize <= 1000, "http.max_page_size must be in 1..1000")
+	check(c.HTTP.MaxQueryBytes > 0 && c.HTTP.MaxQueryBytes <= 1024, "http.max_query_bytes must be in 1..1024")
+	check(c.HTTP.MaxBodyBytes > 0, "http.max_body_bytes must be > 0")
+	check(c.HTTP.RequestTimeout > 0, "http.request_timeout must be > 0")
+	if err := checkHTTPListen(c.HTTP); err != nil {
+		errs = append(errs, err)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -58,6 +58,11 @@ its path, so you can run attune search/segments against it afterwards.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Attune demo — data dir %s\n", cfg.DataDir)
 
+			// The demo exits when done; its data is browsed afterwards with
+			// `attune serve`, so its worker binds no HTTP port.
+			listen := cfg.HTTP.Listen
+			cfg.HTTP.Listen = ""
+
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			a := newApp(cfg, log)
@@ -110,6 +115,7 @@ its path, so you can run attune search/segments against it afterwards.`,
 			fmt.Fprintf(out, "\ndone in %s (setup %s); peak RSS of attune %.0f MiB\n",
 				time.Since(start).Round(time.Second), ready.Sub(start).Round(time.Second), peakRSSMiB())
 			fmt.Fprintf(out, "explore: attune segments --data-dir %s ; attune search \"refund\" --data-dir %s\n", cfg.DataDir, cfg.DataDir)
+			fmt.Fprintf(out, "web UI and API: attune serve --data-dir %s (then http://%s/)\n", cfg.DataDir, listen)
 			return nil
 		},
 	}

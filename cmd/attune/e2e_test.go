@@ -59,6 +59,7 @@ func testConfig(t *testing.T) *Config {
 		"cluster.k_max=10",
 		"nats.fetch_batch=32",
 		"nats.retry_base=100ms",
+		"http.listen=127.0.0.1:0", // tests run side by side; never the default port
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -85,11 +85,13 @@ func newRoot() *cobra.Command {
 		statsCmd(g),
 		dlqCmd(g),
 		reclusterCmd(g),
+		reindexCmd(g),
 		modelCmd(g),
 		demoCmd(g),
 		setupCmd(g),
 		benchCmd(g),
 		configCmd(g),
+		serveCmd(g),
 	)
 	return root
 }

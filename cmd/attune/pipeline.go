@@ -53,6 +53,10 @@ type pipeline struct {
 
 	fitMu      sync.Mutex // one fit at a time
 	reclusterC chan struct{}
+
+	// onEmbed, if set, observes each batch's embedding time in seconds
+	// (the HTTP API's metrics). Set before the worker runs.
+	onEmbed func(seconds float64)
 }
 
 func newPipeline(ctx context.Context, a *app) (*pipeline, error) {
@@ -139,6 +143,9 @@ func (p *pipeline) Handle(ctx context.Context, events []attune.Event) error {
 		return fmt.Errorf("embed %d events: %w", len(events), err)
 	}
 	t2 := time.Now()
+	if p.onEmbed != nil {
+		p.onEmbed(t2.Sub(t1).Seconds())
+	}
 	if err := p.commitEmbedded(ctx, emb, texts, docs, vecs); err != nil {
 		return err
 	}

@@ -47,6 +47,8 @@ type runningWorker struct {
 	wg   sync.WaitGroup
 	err  error
 	done chan struct{}
+	// httpAddr is where the HTTP API listens, empty when http.listen is.
+	httpAddr string
 }
 
 func (r *runningWorker) wait() error {
@@ -96,7 +98,11 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 	if err := a.serveControl(p, w); err != nil {
 		return nil, err
 	}
-	rw := &runningWorker{w: w, p: p, done: make(chan struct{})}
+	httpAddr, err := a.startWorkerAPI(p, w, cons)
+	if err != nil {
+		return nil, err
+	}
+	rw := &runningWorker{w: w, p: p, done: make(chan struct{}), httpAddr: httpAddr}
 	rw.wg.Add(3)
 	go func() {
 		defer rw.wg.Done()

@@ -1,0 +1,516 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/spf13/cobra"
+
+	"github.com/attune-cx/attune"
+	"github.com/attune-cx/attune/index"
+	"github.com/attune-cx/attune/nlp"
+)
+
+// benchIndexResult is what `attune bench index --json` prints. The first
+// keys are the shape the issue asks for; the rest explain them.
+type benchIndexResult struct {
+	Docs              int     `json:"docs"`
+	AttuneDocsPerSec  float64 `json:"attune_docs_per_sec"`
+	BleveDocsPerSec   float64 `json:"bleve_docs_per_sec"`
+	SearchP50Ms       float64 `json:"search_p50_ms"`
+	SearchP99Ms       float64 `json:"search_p99_ms"`
+	IndexBytes        int64   `json:"index_bytes"`
+	PeakRSSMB         float64 `json:"peak_rss_mb"`
+	AttuneVsBleve     float64 `json:"attune_vs_bleve"`
+	BleveIndexBytes   int64   `json:"bleve_index_bytes"`
+	BatchSize         int     `json:"batch_size"`
+	BaseTexts         int     `json:"base_texts"`
+	BaseTextsBySource any     `json:"base_texts_by_dataset"`
+	AnalyseSeconds    float64 `json:"analyse_seconds"`
+	AttuneSeconds     float64 `json:"attune_seconds"`
+	BleveSeconds      float64 `json:"bleve_seconds"`
+	Queries           int     `json:"queries"`
+	// SearchByKind has p50/p99 per kind of query in the mix.
+	SearchByKind map[string]latency `json:"search_by_kind"`
+	// RSSAfterLoadMB is the resident size once the docs are in memory,
+	// before either index is written.
+	RSSAfterLoadMB float64 `json:"rss_after_load_mb"`
+	GOMAXPROCS     int     `json:"gomaxprocs"`
+	// LoadAvg is /proc/loadavg's 1-minute load at the start and end: on a
+	// shared machine, latencies mean little without it.
+	LoadAvgStart float64 `json:"load_avg_start"`
+	LoadAvgEnd   float64 `json:"load_avg_end"`
+}
+
+type latency struct {
+	N     int     `json:"n"`
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
+}
+
+func benchIndexCmd(g *globals) *cobra.Command {
+	var (
+		asJSON   bool
+		docs     int
+		batch    int
+		rounds   int
+		datasets string
+		dir      string
+	)
+	cmd := &cobra.Command{
+		Use:   "index",
+		Short: "Indexing docs/s vs raw Bleve on the same docs, search latency, index size, peak RSS",
+		Long: `bench index reads real texts from the shared datasets (airline tweets,
+Amazon Alexa reviews, Olist reviews in Portuguese, banking77 queries), runs
+the NLP stage on each, and replicates them with distinct ids and customers
+up to --docs. It then writes the same docs in batches of --batch (the
+worker's nats.fetch_batch by default) twice, each into a fresh on-disk index
+with the same mapping:
+
+  bleve   raw Bleve: bleve.NewUsing + Batch, the baseline
+  attune  index.Open + IndexDocs (validation, durable-write wait)
+
+and reports docs/s of each and their ratio, then search latency (p50/p99,
+overall and per kind) over a mix of typical queries on the Attune index:
+text, text with filters, faceted (all facets), and browsing a segment by
+time. Index bytes are measured on disk; peak RSS is this process's.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := g.load()
+			if err != nil {
+				return err
+			}
+			if datasets == "" {
+				datasets = cfg.Model.DatasetsDir
+			}
+			if batch == 0 {
+				batch = cfg.NATS.FetchBatch
+			}
+			if docs < 1 || batch < 1 || rounds < 1 {
+				return fmt.Errorf("--docs, --batch and --rounds must be positive")
+			}
+			an, _, err := newNLP(cfg.NLP)
+			if err != nil {
+				return err
+			}
+			if dir == "" {
+				if dir, err = os.MkdirTemp("", "attune-bench-index-"); err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+			}
+			logf := func(msg string, args ...any) { log.Info(msg, args...) }
+			res, err := runIndexBench(cmd.Context(), logf, an, datasets, dir, docs, batch, rounds)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			printIndexBench(cmd.OutOrStdout(), res)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	f.IntVar(&docs, "docs", 100_000, "documents to index (real texts replicated with distinct ids)")
+	f.IntVar(&batch, "batch", 0, "docs per batch (default: nats.fetch_batch, what the worker writes)")
+	f.IntVar(&rounds, "rounds", 5, "rounds of the query mix to time (after one warm-up round)")
+	f.StringVar(&datasets, "datasets", "", "datasets directory (default: model.datasets_dir)")
+	f.StringVar(&dir, "dir", "", "directory for the two indexes (default: a temporary one, removed after)")
+	return cmd
+}
+
+func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analyzer, datasets, dir string, n, batch, rounds int) (*benchIndexResult, error) {
+	res := &benchIndexResult{Docs: n, BatchSize: batch, GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAvgStart: loadAvg()}
+	evs, bySet, err := indexBenchEvents(datasets)
+	if err != nil {
+		return nil, err
+	}
+	res.BaseTexts, res.BaseTextsBySource = len(evs), bySet
+	logf("bench index: analysing texts", "texts", len(evs))
+	t0 := time.Now()
+	base := analyseAll(an, evs)
+	res.AnalyseSeconds = time.Since(t0).Seconds()
+	docs := replicate(base, n)
+	base, evs = nil, nil
+	runtime.GC()
+	res.RSSAfterLoadMB = currentRSSMiB()
+
+	// Both indexes are written batch by batch in turn (Bleve, then Attune,
+	// the same batch), each call timed on its own: on a shared machine the
+	// load drifts, and interleaving exposes both writers to the same drift.
+	logf("bench index: writing raw Bleve and Attune indexes in turn", "docs", n, "batch", batch)
+	m, err := index.NewBleveMapping()
+	if err != nil {
+		return nil, err
+	}
+	bleveDir := filepath.Join(dir, "bleve")
+	bi, err := bleve.NewUsing(bleveDir, m, scorch.Name, bleve.Config.DefaultKVStore, nil)
+	if err != nil {
+		return nil, err
+	}
+	bleveOpen := true
+	defer func() {
+		if bleveOpen { // Bleve panics on a second Close
+			_ = bi.Close()
+		}
+	}()
+	ix, err := index.Open(filepath.Join(dir, "attune"))
+	if err != nil {
+		return nil, err
+	}
+	defer ix.Close()
+	var bleveTook, attuneTook time.Duration
+	for i := 0; i < len(docs); i += batch {
+		part := docs[i:min(i+batch, len(docs))]
+		t0 := time.Now()
+		if err := rawBleveBatch(bi, part); err != nil {
+			return nil, fmt.Errorf("raw bleve: %w", err)
+		}
+		t1 := time.Now()
+		if err := ix.IndexDocs(ctx, part); err != nil {
+			return nil, err
+		}
+		bleveTook += t1.Sub(t0)
+		attuneTook += time.Since(t1)
+		if (i/batch)%200 == 199 {
+			logf("bench index: progress", "docs", i+len(part), "bleve_docs_per_sec", int(float64(i+len(part))/bleveTook.Seconds()),
+				"attune_docs_per_sec", int(float64(i+len(part))/attuneTook.Seconds()))
+		}
+	}
+	res.BleveSeconds, res.AttuneSeconds = bleveTook.Seconds(), attuneTook.Seconds()
+	res.BleveDocsPerSec, res.AttuneDocsPerSec = float64(n)/res.BleveSeconds, float64(n)/res.AttuneSeconds
+	res.AttuneVsBleve = res.AttuneDocsPerSec / res.BleveDocsPerSec
+	// Measured open, as ix.Size measures the Attune index below.
+	if res.BleveIndexBytes, err = dirBytes(bleveDir); err != nil {
+		return nil, err
+	}
+	bleveOpen = false
+	if err := bi.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(bleveDir); err != nil {
+		return nil, err
+	}
+
+	// The segment set, as a re-clustering stores it: the segment facet
+	// names buckets from it.
+	if err := ix.ReplaceSegments(ctx, benchSegments(docs)); err != nil {
+		return nil, err
+	}
+	if res.IndexBytes, err = ix.Size(); err != nil {
+		return nil, err
+	}
+
+	logf("bench index: searching", "rounds", rounds)
+	mix := queryMix(docs)
+	docs = nil
+	runtime.GC()
+	all, byKind, err := timeQueries(ctx, ix, mix, rounds)
+	if err != nil {
+		return nil, err
+	}
+	res.Queries = all.N
+	res.SearchP50Ms, res.SearchP99Ms = all.P50Ms, all.P99Ms
+	res.SearchByKind = byKind
+	res.PeakRSSMB = peakRSSMiB()
+	res.LoadAvgEnd = loadAvg()
+	return res, nil
+}
+
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var x float64
+	_, _ = fmt.Sscan(string(b), &x)
+	return x
+}
+
+// indexBenchEvents reads the texts of four datasets as events, each with
+// the id, customer, source, time and a gold segment its dataset gives.
+func indexBenchEvents(dir string) ([]benchDocSeed, map[string]int, error) {
+	var out []benchDocSeed
+	by := map[string]int{}
+	add := func(set string, s benchDocSeed) {
+		if strings.TrimSpace(s.ev.Text) == "" {
+			return
+		}
+		out = append(out, s)
+		by[set]++
+	}
+
+	h, rows, err := readCSVFile(filepath.Join(dir, "twitter_us_airline_sentiment", "Tweets.csv"))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rows {
+		ts, _ := time.Parse("2006-01-02 15:04:05 -0700", col(h, r, "tweet_created"))
+		seg := col(h, r, "negativereason")
+		if seg == "" {
+			seg = col(h, r, "airline_sentiment")
+		}
+		add("airline_tweets", benchDocSeed{ev: attune.Event{
+			ID: "tw-" + col(h, r, "tweet_id"), CustomerID: "tw-" + col(h, r, "name"), Source: "ticket",
+			Text: col(h, r, "text"), TS: ts,
+		}, segment: "airline-" + benchSlug(seg)})
+	}
+
+	b, err := os.ReadFile(filepath.Join(dir, "amazon_alexa_reviews", "amazon_alexa.tsv"))
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, line := range strings.Split(strings.TrimPrefix(string(b), "\ufeff"), "\n")[1:] {
+		f := strings.Split(strings.TrimRight(line, "\r"), "\t")
+		if len(f) < 4 {
+			continue
+		}
+		ts, _ := time.Parse("2-Jan-06", f[1])
+		add("amazon_alexa", benchDocSeed{ev: attune.Event{
+			ID: "alexa-" + strconv.Itoa(i), CustomerID: "alexa-" + strconv.Itoa(i), Source: "review", Text: f[3], TS: ts,
+		}, segment: "alexa-" + benchSlug(f[2])})
+	}
+
+	h, rows, err = readCSVFile(filepath.Join(dir, "olist", "olist_order_reviews_dataset.csv"))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rows {
+		ts, _ := time.Parse("2006-01-02 15:04:05", col(h, r, "review_creation_date"))
+		add("olist", benchDocSeed{ev: attune.Event{
+			ID: "olist-" + col(h, r, "review_id"), CustomerID: "olist-" + col(h, r, "order_id"), Source: "review",
+			Text: col(h, r, "review_comment_message"), TS: ts,
+		}, segment: "olist-" + col(h, r, "review_score") + "-stars"})
+	}
+
+	for _, split := range []string{"train", "test"} {
+		h, rows, err = readCSVFile(filepath.Join(dir, "banking77", split+".csv"))
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, r := range rows {
+			id := "banking77-" + split + "-" + strconv.Itoa(i)
+			add("banking77", benchDocSeed{ev: attune.Event{
+				ID: id, CustomerID: id, Source: "ticket", Text: col(h, r, "text"),
+			}, segment: "banking-" + benchSlug(col(h, r, "category"))})
+		}
+	}
+	return out, by, nil
+}
+
+type benchDocSeed struct {
+	ev      attune.Event
+	segment string
+}
+
+func benchSlug(s string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}), "-")
+}
+
+// analyseAll runs the NLP stage over every event, on every core.
+func analyseAll(an *nlp.Analyzer, seeds []benchDocSeed) []attune.Doc {
+	docs := make([]attune.Doc, len(seeds))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(seeds); i += workers {
+				s := seeds[i]
+				docs[i] = attune.Doc{Event: s.ev, Analysis: an.Analyze(s.ev.Text), SegmentID: s.segment, SegmentName: s.segment}
+			}
+		})
+	}
+	wg.Wait()
+	return docs
+}
+
+// replicate returns n docs: base, then copies of it with distinct event and
+// customer ids. Copies share the analysis slices of their original.
+func replicate(base []attune.Doc, n int) []attune.Doc {
+	out := make([]attune.Doc, n)
+	for i := range out {
+		d := base[i%len(base)]
+		if r := i / len(base); r > 0 {
+			suffix := "~" + strconv.Itoa(r)
+			d.Event.ID += suffix
+			d.Event.CustomerID += suffix
+		}
+		out[i] = d
+	}
+	return out
+}
+
+// rawBleveBatch writes docs with Bleve alone: the same mapping and the same
+// documents as IndexDocs, Bleve's defaults otherwise (on scorch, Batch
+// returns once the batch is persisted, as IndexDocs does).
+func rawBleveBatch(bi bleve.Index, docs []attune.Doc) error {
+	b := bi.NewBatch()
+	for _, d := range docs {
+		if err := b.Index(d.Event.ID, index.BleveDocument(d)); err != nil {
+			return err
+		}
+	}
+	return bi.Batch(b)
+}
+
+func benchSegments(docs []attune.Doc) []attune.Segment {
+	by := map[string]*attune.Segment{}
+	var out []attune.Segment
+	for _, d := range docs {
+		s := by[d.SegmentID]
+		if s == nil {
+			s = &attune.Segment{ID: d.SegmentID, Name: d.SegmentName, UpdatedAt: time.Now()}
+			by[d.SegmentID] = s
+		}
+		s.Size++
+		s.MeanSentiment += d.Analysis.Sentiment.Score
+		if len(s.Exemplars) < 3 {
+			s.Exemplars = append(s.Exemplars, d.Event.Text)
+		}
+	}
+	for _, s := range by {
+		s.MeanSentiment /= float64(s.Size)
+		s.Customers = s.Size
+		out = append(out, *s)
+	}
+	return out
+}
+
+type benchQuery struct {
+	kind string
+	q    index.Query
+}
+
+// queryMix builds the typical queries a support lead runs: words and
+// phrases from the datasets' domains alone, with filters (label, source,
+// sentiment and time range), with every facet, and a segment browsed by
+// time.
+func queryMix(docs []attune.Doc) []benchQuery {
+	texts := []string{
+		"delay", "lost bag", "refund", `"customer service"`, "cancelled flight", "+refund -thanks",
+		"card", "top up", "transfer", "pin", "entrega", "produto", "atraso", "alexa", "sound",
+		"seat", "crew", "hold", "charge fee", "wifi",
+	}
+	// The time span and the largest segments of the data.
+	var lo, hi time.Time
+	segs := map[string]int{}
+	for _, d := range docs {
+		if t := d.Event.TS; !t.IsZero() {
+			if lo.IsZero() || t.Before(lo) {
+				lo = t
+			}
+			if t.After(hi) {
+				hi = t
+			}
+		}
+		segs[d.SegmentID]++
+	}
+	names := make([]string, 0, len(segs))
+	for s := range segs {
+		names = append(names, s)
+	}
+	slices.SortFunc(names, func(a, b string) int { return segs[b] - segs[a] })
+	mid := lo.Add(hi.Sub(lo) / 2)
+	var mix []benchQuery
+	for i, t := range texts {
+		neg := -0.05
+		mix = append(mix,
+			benchQuery{"text", index.Query{Text: t, Limit: 20}},
+			benchQuery{"text_filters", index.Query{Text: t, Label: "negative", SentimentMax: &neg, From: lo, To: mid.Add(time.Duration(i) * 24 * time.Hour), Limit: 20}},
+			benchQuery{"facets", index.Query{Text: t, Facets: index.Facets, Limit: 20}},
+			benchQuery{"segment_browse", index.Query{Segment: names[i%min(len(names), 10)], Sort: index.SortTime, Facets: []string{index.FacetTime, index.FacetAspect}, Limit: 50}},
+		)
+	}
+	// Facets over everything: the dashboard's opening view.
+	mix = append(mix, benchQuery{"facets", index.Query{Facets: index.Facets, Limit: 20}})
+	return mix
+}
+
+func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds int) (latency, map[string]latency, error) {
+	var all []time.Duration
+	by := map[string][]time.Duration{}
+	for r := 0; r <= rounds; r++ {
+		for _, bq := range mix {
+			t0 := time.Now()
+			if _, err := ix.Search(ctx, bq.q); err != nil {
+				return latency{}, nil, fmt.Errorf("search %+v: %w", bq.q, err)
+			}
+			d := time.Since(t0)
+			if r == 0 {
+				continue // warm-up: the first search of each kind loads doc values
+			}
+			all = append(all, d)
+			by[bq.kind] = append(by[bq.kind], d)
+		}
+	}
+	out := map[string]latency{}
+	for k, ds := range by {
+		out[k] = summarize(ds)
+	}
+	return summarize(all), out, nil
+}
+
+func summarize(ds []time.Duration) latency {
+	slices.Sort(ds)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	q := func(p float64) float64 {
+		// Nearest rank.
+		i := int(p*float64(len(ds))+0.999999) - 1
+		return ms(ds[max(0, min(i, len(ds)-1))])
+	}
+	return latency{N: len(ds), P50Ms: q(0.50), P99Ms: q(0.99), MaxMs: ms(ds[len(ds)-1])}
+}
+
+func dirBytes(dir string) (int64, error) {
+	var n int64
+	err := filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n, err
+}
+
+func printIndexBench(w io.Writer, r *benchIndexResult) {
+	fmt.Fprintf(w, "%d docs (%d real texts analysed in %.1fs, replicated), batches of %d, GOMAXPROCS %d\n",
+		r.Docs, r.BaseTexts, r.AnalyseSeconds, r.BatchSize, r.GOMAXPROCS)
+	fmt.Fprintf(w, "  indexing   attune %8.0f docs/s (%.1fs)   raw bleve %8.0f docs/s (%.1fs)   ratio %.2f×\n",
+		r.AttuneDocsPerSec, r.AttuneSeconds, r.BleveDocsPerSec, r.BleveSeconds, r.AttuneVsBleve)
+	fmt.Fprintf(w, "  index size attune %.1f MiB, raw bleve %.1f MiB\n", float64(r.IndexBytes)/(1<<20), float64(r.BleveIndexBytes)/(1<<20))
+	fmt.Fprintf(w, "  search     %d queries: p50 %.2f ms, p99 %.2f ms\n", r.Queries, r.SearchP50Ms, r.SearchP99Ms)
+	kinds := make([]string, 0, len(r.SearchByKind))
+	for k := range r.SearchByKind {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		l := r.SearchByKind[k]
+		fmt.Fprintf(w, "    %-15s n=%-4d p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", k, l.N, l.P50Ms, l.P99Ms, l.MaxMs)
+	}
+	fmt.Fprintf(w, "  peak RSS   %.0f MiB (%.0f MiB with the docs loaded, before indexing)\n", r.PeakRSSMB, r.RSSAfterLoadMB)
+	fmt.Fprintf(w, "  load avg   %.1f at start, %.1f at end\n", r.LoadAvgStart, r.LoadAvgEnd)
+}
