@@ -90,6 +90,7 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 		MaxEventBytes: a.cfg.NATS.MaxEventBytes,
 		RetryBase:     a.cfg.NATS.RetryBase,
 		RetryMax:      a.cfg.NATS.RetryMax,
+		MaxDeliver:    a.cfg.NATS.MaxDeliver,
 		Logger:        a.log,
 	})
 	if err := a.serveControl(p, w); err != nil {
@@ -164,6 +165,9 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 				return nil, fmt.Errorf("bad search request: %w", err)
 			}
 			return a.ix.Search(ctx, q)
+		},
+		"health": func(ctx context.Context, _ []byte) (any, error) {
+			return a.health(ctx, w), nil
 		},
 		"stats": func(ctx context.Context, _ []byte) (any, error) {
 			s := w.Stats()
