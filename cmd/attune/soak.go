@@ -81,7 +81,6 @@ type soakResult struct {
 	OutageHealth      *Health        `json:"outage_health,omitempty"`
 	GracefulExit      bool           `json:"graceful_exit"`
 	AckPendingAtStop  int            `json:"ack_pending_after_sigterm"`
-	Redelivered       uint64         `json:"redelivered"`
 	CrashRunSeconds   float64        `json:"crash_run_seconds"`
 	ShardDuplicates   int            `json:"shard_duplicates"`
 	BacklogEvents     int            `json:"backlog_events,omitempty"`
