@@ -84,12 +84,16 @@ type soakResult struct {
 	CrashRunSeconds   float64        `json:"crash_run_seconds"`
 	ShardDuplicates   int            `json:"shard_duplicates"`
 	// Peak RSS of the crash run's workers and of the throughput workers.
-	CrashPeakRSSMB   float64  `json:"crash_run_peak_rss_mb"`
-	TputPeakRSSMB    float64  `json:"throughput_peak_rss_mb,omitempty"`
-	BacklogEvents    int      `json:"backlog_events,omitempty"`
-	BacklogPeakRSSMB float64  `json:"backlog_peak_rss_mb,omitempty"`
-	BacklogIndexed   int      `json:"backlog_indexed,omitempty"`
-	Notes            []string `json:"notes,omitempty"`
+	CrashPeakRSSMB float64 `json:"crash_run_peak_rss_mb"`
+	TputPeakRSSMB  float64 `json:"throughput_peak_rss_mb,omitempty"`
+	// TputPeakRSSByWorkers is the peak RSS of the largest worker per run;
+	// "1" is the baseline of backlog_peak_rss_mb (one worker, a backlog of
+	// tput_events instead of --backlog).
+	TputPeakRSSByWorkers map[string]float64 `json:"throughput_peak_rss_mb_by_workers,omitempty"`
+	BacklogEvents        int                `json:"backlog_events,omitempty"`
+	BacklogPeakRSSMB     float64            `json:"backlog_peak_rss_mb,omitempty"`
+	BacklogIndexed       int                `json:"backlog_indexed,omitempty"`
+	Notes                []string           `json:"notes,omitempty"`
 }
 
 // soakEnv is the NATS server and Ollama the workers share.
@@ -749,6 +753,10 @@ func soakThroughput(ctx context.Context, o soakOpts, k int, recs []ingest.Record
 	e.mu.Lock()
 	res.PeakRSSMB = max(res.PeakRSSMB, e.peak)
 	res.TputPeakRSSMB = max(res.TputPeakRSSMB, e.peak)
+	if res.TputPeakRSSByWorkers == nil {
+		res.TputPeakRSSByWorkers = map[string]float64{}
+	}
+	res.TputPeakRSSByWorkers[strconv.Itoa(k)] = e.peak
 	e.mu.Unlock()
 	_, lost, dups, _, _, err := verifyShards(ctx, dirs, ids)
 	if err != nil {
