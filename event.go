@@ -46,6 +46,12 @@ const (
 	ReasonEmpty        = "empty"         // empty payload or blank text
 	ReasonOversized    = "oversized"     // payload over the configured limit
 	ReasonInvalidUTF8  = "invalid_utf8"  // payload is not valid UTF-8
+	// ReasonMaxDeliver: delivered more than the configured number of times
+	// without ever being settled (a worker crashed or was killed each time
+	// it held the event), so it may be what crashes workers.
+	ReasonMaxDeliver = "max_deliver"
+	// ReasonPanic: handling the event alone panicked; the worker recovered.
+	ReasonPanic = "panic"
 )
 
 // DecodeEvent parses and validates one wire payload. maxBytes bounds the

@@ -30,8 +30,9 @@ type StreamConfig struct {
 	// Duplicates is the publish de-duplication window (Nats-Msg-Id), default 2m.
 	Duplicates time.Duration
 	// AckWait is how long a delivered event may stay unacknowledged before
-	// JetStream redelivers it, default 5m (an embedding batch on a busy CPU
-	// can take a while; redelivery is idempotent anyway).
+	// JetStream redelivers it, default 30s. The worker marks what it holds in
+	// progress every third of it, so in practice this bounds how long the
+	// events a crashed worker held wait for another worker.
 	AckWait time.Duration
 	// MaxAckPending bounds the events in flight for the consumer, default 1024.
 	MaxAckPending int
@@ -55,7 +56,7 @@ func (c *StreamConfig) setDefaults() {
 		c.Duplicates = 2 * time.Minute
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 5 * time.Minute
+		c.AckWait = 30 * time.Second
 	}
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = 1024

@@ -22,3 +22,14 @@ echo "== go test"
 racy="./ingest/... ./cmd/... ./embed/"
 go test -race -timeout 30m $racy
 go test -timeout 30m $(go list ./... | grep -v -e '/ingest' -e '/cmd/' -e '/embed$')
+
+echo "== fuzz (bounded; FUZZTIME per target, default 15s)"
+# Hostile input must never crash a worker: event decoding, the NLP stage and
+# the search query parser are fuzzed for a bounded time on every run. A
+# failing input is saved under the package's testdata/fuzz and replayed by
+# plain `go test` from then on.
+fuzztime=${FUZZTIME:-15s}
+go test -run '^$' -fuzz '^FuzzDecodeEvent$' -fuzztime "$fuzztime" .
+go test -run '^$' -fuzz '^FuzzAnalyzeHostile$' -fuzztime "$fuzztime" ./nlp
+go test -run '^$' -fuzz '^FuzzRedactFindings$' -fuzztime "$fuzztime" ./nlp
+go test -run '^$' -fuzz '^FuzzSearchQuery$' -fuzztime "$fuzztime" ./index

@@ -64,7 +64,10 @@ func (a *app) connectNATS(ctx context.Context, embedded bool) error {
 		if err := os.MkdirAll(a.cfg.natsDir(), 0o755); err != nil {
 			return fmt.Errorf("create nats store dir: %w", err)
 		}
-		srv, err := ingest.StartServer(ingest.ServerConfig{Listen: a.cfg.NATS.Listen, StoreDir: a.cfg.natsDir()})
+		srv, err := ingest.StartServer(ingest.ServerConfig{
+			Listen: a.cfg.NATS.Listen, StoreDir: a.cfg.natsDir(),
+			MaxPayload: int32(a.cfg.NATS.MaxPayload), Auth: a.cfg.NATS.auth(),
+		})
 		if err != nil {
 			return err
 		}
@@ -75,7 +78,11 @@ func (a *app) connectNATS(ctx context.Context, embedded bool) error {
 	} else if url == "" {
 		url = "nats://" + a.cfg.NATS.Listen
 	}
-	nc, err := nats.Connect(url,
+	authOpts, err := a.cfg.NATS.auth().ClientOptions()
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(url, append(authOpts,
 		nats.Name("attune"),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(false),
@@ -85,12 +92,12 @@ func (a *app) connectNATS(ctx context.Context, embedded bool) error {
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { a.log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }),
-	)
+	)...)
 	if err != nil {
 		if a.cfg.NATS.URL == "" && !embedded {
-			return fmt.Errorf("connect to NATS at %s: %w (is `attune worker` running? or set nats.url)", url, err)
+			return fmt.Errorf("connect to NATS at %s: %w (is `attune worker` running? or set nats.url)", redactURL(url), err)
 		}
-		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
 	}
 	a.nc = nc
 	a.onClose(func() {

@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/attune-cx/attune/ingest"
 	"github.com/attune-cx/attune/nlp"
 
 	"github.com/attune-cx/attune/configs"
@@ -49,6 +50,20 @@ type NATSConfig struct {
 	RetryBase       time.Duration `yaml:"retry_base"`
 	RetryMax        time.Duration `yaml:"retry_max"`
 	Drain           time.Duration `yaml:"drain"`
+	MaxDeliver      int           `yaml:"max_deliver"`
+	MaxPayload      int           `yaml:"max_payload"`
+	User            string        `yaml:"user"`
+	Password        string        `yaml:"password"`
+	NKeySeedFile    string        `yaml:"nkey_seed_file"`
+	TLSCert         string        `yaml:"tls_cert"`
+	TLSKey          string        `yaml:"tls_key"`
+	TLSCA           string        `yaml:"tls_ca"`
+}
+
+// auth is the NATS authentication both the embedded server and every
+// client use.
+func (n NATSConfig) auth() ingest.Auth {
+	return ingest.Auth{User: n.User, Password: n.Password, NKeySeedFile: n.NKeySeedFile, TLSCert: n.TLSCert, TLSKey: n.TLSKey, TLSCA: n.TLSCA}
 }
 
 type OllamaConfig struct {
@@ -201,6 +216,11 @@ func (c *Config) Validate() error {
 	check(c.NATS.MaxEventBytes > 0, "nats.max_event_bytes must be > 0")
 	check(c.NATS.FetchBatch > 0 && c.NATS.FetchBatch <= 10000, "nats.fetch_batch must be in 1..10000")
 	check(c.NATS.MaxAckPending >= c.NATS.FetchBatch, "nats.max_ack_pending must be >= nats.fetch_batch")
+	check(c.NATS.MaxDeliver == -1 || c.NATS.MaxDeliver >= 2, "nats.max_deliver must be -1 (never) or >= 2")
+	check(c.NATS.MaxPayload >= c.NATS.MaxEventBytes && c.NATS.MaxPayload <= 64<<20, "nats.max_payload must be >= nats.max_event_bytes and <= 64 MiB")
+	if err := c.NATS.auth().Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	check(c.Embed.Model != "", "embed.model is empty")
 	check(c.Embed.BatchSize > 0, "embed.batch_size must be > 0")
 	check(c.Embed.Threads >= 0, "embed.threads must be >= 0")
@@ -232,6 +252,51 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// secretMask replaces secrets in printed configuration and logs.
+const secretMask = "[REDACTED]"
+
+// Redacted returns a copy of c safe to print or log: passwords and the
+// credentials in URLs are masked. Files named by path (nkey seeds, TLS keys)
+// are not secrets themselves and stay.
+func (c *Config) Redacted() *Config {
+	r := *c
+	if r.NATS.Password != "" {
+		r.NATS.Password = secretMask
+	}
+	r.NATS.URL = redactURL(r.NATS.URL)
+	r.Ollama.Host = redactURL(r.Ollama.Host)
+	return &r
+}
+
+// redactURL masks the password (or a lone token) in the userinfo of every
+// URL in a comma-separated list, as NATS accepts.
+func redactURL(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		scheme, rest, ok := strings.Cut(p, "://")
+		if !ok {
+			scheme, rest = "", p
+		}
+		at := strings.LastIndex(rest, "@")
+		if at < 0 {
+			continue
+		}
+		user, _, hasPass := strings.Cut(rest[:at], ":")
+		masked := secretMask
+		if hasPass {
+			masked = user + ":" + secretMask
+		}
+		if scheme != "" {
+			scheme += "://"
+		}
+		parts[i] = scheme + masked + rest[at:]
+	}
+	return strings.Join(parts, ",")
 }
 
 // Paths derived from data_dir and cache_dir.

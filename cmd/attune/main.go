@@ -106,7 +106,7 @@ func configCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printYAML(cmd.OutOrStdout(), cfg)
+			return printYAML(cmd.OutOrStdout(), cfg.Redacted())
 		},
 	}
 }

@@ -93,6 +93,7 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 		MaxEventBytes: a.cfg.NATS.MaxEventBytes,
 		RetryBase:     a.cfg.NATS.RetryBase,
 		RetryMax:      a.cfg.NATS.RetryMax,
+		MaxDeliver:    a.cfg.NATS.MaxDeliver,
 		Logger:        a.log,
 	})
 	if err := a.serveControl(p, w); err != nil {
@@ -178,6 +179,9 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 				return nil, fmt.Errorf("bad model request %q: want {\"model\":\"NAME\"}", req)
 			}
 			return p.switchModel(ctx, a.cfg.DataDir, r.Model)
+		},
+		"health": func(ctx context.Context, _ []byte) (any, error) {
+			return a.health(ctx, w), nil
 		},
 		"stats": func(ctx context.Context, _ []byte) (any, error) {
 			s := w.Stats()
