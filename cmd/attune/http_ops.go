@@ -96,6 +96,22 @@ func natsCheck(nc *nats.Conn, js jetstream.JetStream, stream string) func(contex
 	}
 }
 
+// workerCheck: the consume loop is running, not waiting out a failed
+// dependency (Ollama, disk, store) with a batch in hand.
+func workerCheck(w *ingest.Worker) func(context.Context) error {
+	return func(context.Context) error {
+		st := w.State()
+		switch st.Status {
+		case ingest.StatusRunning, ingest.StatusStarting:
+			return nil
+		case ingest.StatusWaiting:
+			return fmt.Errorf("waiting since %s after %d failures: %s", st.WaitingSince.Format(time.RFC3339), st.Failures, st.LastError)
+		default:
+			return fmt.Errorf("worker %s", st.Status)
+		}
+	}
+}
+
 // ollamaCheck: the server answers and holds the model (a listing, not an
 // embedding: probes must not queue behind the worker's batches).
 func ollamaCheck(a *app) func(context.Context) error {

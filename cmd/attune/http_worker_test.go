@@ -92,7 +92,7 @@ func TestWorkerAPI(t *testing.T) {
 	if err := json.Unmarshal(b, &h); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"nats", "ollama", "index"} {
+	for _, c := range []string{"nats", "ollama", "index", "worker"} {
 		if h.Components[c].Status != "ok" {
 			t.Errorf("health of %s: %+v", c, h.Components[c])
 		}

@@ -140,6 +140,7 @@ func (a *app) startWorkerAPI(p *pipeline, w *ingest.Worker, cons jetstream.Consu
 	srv := a.newAPI(workerState{p})
 	srv.checks["nats"] = natsCheck(a.nc, a.js, a.cfg.NATS.Stream)
 	srv.checks["ollama"] = ollamaCheck(a)
+	srv.checks["worker"] = workerCheck(w)
 	registerWorkerMetrics(srv.reg, w, cons)
 	h := embedLatency()
 	srv.reg.MustRegister(h)
