@@ -222,6 +222,8 @@ func (e *soakEnv) start(ctx context.Context, dataDir string) (*soakWorker, error
 		"--set", "cluster.min_events=50",
 		"--set", "cluster.k_max=12",
 		"--set", "log_level=info",
+		// Several workers run side by side: no fixed HTTP port.
+		"--set", "http.listen=127.0.0.1:0",
 	}
 	cmd := exec.Command(e.o.Bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
