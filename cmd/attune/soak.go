@@ -49,12 +49,13 @@ type soakOpts struct {
 	TputEvents int
 	TputMax    int
 	// Backlog: events waiting while one worker runs for BacklogRun; 0 skips.
-	Backlog    int
-	BacklogRun time.Duration
-	Seed       uint64
-	Timeout    time.Duration // bound on each wait for the stream to drain
-	Log        *slog.Logger
-	Progress   io.Writer
+	Backlog         int
+	BacklogRun      time.Duration
+	BacklogBaseline int // events waiting in the baseline backlog run
+	Seed            uint64
+	Timeout         time.Duration // bound on each wait for the stream to drain
+	Log             *slog.Logger
+	Progress        io.Writer
 }
 
 // soakResult is `attune bench soak --json`.
@@ -93,7 +94,12 @@ type soakResult struct {
 	BacklogEvents        int                `json:"backlog_events,omitempty"`
 	BacklogPeakRSSMB     float64            `json:"backlog_peak_rss_mb,omitempty"`
 	BacklogIndexed       int                `json:"backlog_indexed,omitempty"`
-	Notes                []string           `json:"notes,omitempty"`
+	// The same run with a backlog of backlog_baseline_events: the baseline.
+	BacklogBaselineEvents    int      `json:"backlog_baseline_events,omitempty"`
+	BacklogBaselinePeakRSSMB float64  `json:"backlog_baseline_peak_rss_mb,omitempty"`
+	BacklogBaselineIndexed   int      `json:"backlog_baseline_indexed,omitempty"`
+	BacklogRSSRatio          float64  `json:"backlog_peak_rss_ratio_to_baseline,omitempty"`
+	Notes                    []string `json:"notes,omitempty"`
 }
 
 // soakEnv is the NATS server and Ollama the workers share.
@@ -770,30 +776,51 @@ func soakThroughput(ctx context.Context, o soakOpts, k int, recs []ingest.Record
 	return float64(len(recs)) / took.Seconds(), dups, nil
 }
 
-// soakBacklog publishes o.Backlog events before one worker starts, lets it
-// run for o.BacklogRun and records its peak RSS: bounded by fetch_batch and
-// max_ack_pending, not by the backlog.
+// soakBacklog measures back-pressure: one worker runs for o.BacklogRun
+// against a backlog of o.BacklogBaseline events (enough to keep it busy the
+// whole time), then against o.Backlog; its peak RSS must not follow the
+// backlog: a worker holds fetch_batch events at a time, the rest wait in
+// JetStream.
 func soakBacklog(ctx context.Context, o soakOpts, corpus []attune.Event, ollama *embed.Server, ocfg embed.ServerConfig, res *soakResult) error {
-	e, err := newSoakEnv(ctx, o, "backlog", ollama, ocfg)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	const chunk = 50000
-	for i := 0; i < o.Backlog; i += chunk {
-		recs, err := soakRecords(corpus, min(i+chunk, o.Backlog))
+	if o.BacklogBaseline > 0 {
+		rss, n, err := soakBacklogRun(ctx, o, "backlog-baseline", o.BacklogBaseline, corpus, ollama, ocfg)
 		if err != nil {
 			return err
 		}
-		if _, err := e.publish(ctx, recs[i:]); err != nil {
-			return err
-		}
-		o.say("backlog: %d published", min(i+chunk, o.Backlog))
+		res.BacklogBaselineEvents, res.BacklogBaselinePeakRSSMB, res.BacklogBaselineIndexed = o.BacklogBaseline, rss, n
 	}
-	res.BacklogEvents = o.Backlog
-	w, err := e.start(ctx, filepath.Join(o.Dir, "backlog", "worker"))
+	rss, n, err := soakBacklogRun(ctx, o, "backlog", o.Backlog, corpus, ollama, ocfg)
 	if err != nil {
 		return err
+	}
+	res.BacklogEvents, res.BacklogPeakRSSMB, res.BacklogIndexed = o.Backlog, rss, n
+	if res.BacklogBaselinePeakRSSMB > 0 {
+		res.BacklogRSSRatio = rss / res.BacklogBaselinePeakRSSMB
+	}
+	res.PeakRSSMB = max(res.PeakRSSMB, rss)
+	return nil
+}
+
+func soakBacklogRun(ctx context.Context, o soakOpts, name string, backlog int, corpus []attune.Event, ollama *embed.Server, ocfg embed.ServerConfig) (float64, int, error) {
+	e, err := newSoakEnv(ctx, o, name, ollama, ocfg)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer e.Close()
+	const chunk = 50000
+	for i := 0; i < backlog; i += chunk {
+		recs, err := soakRecords(corpus, min(i+chunk, backlog))
+		if err != nil {
+			return 0, 0, err
+		}
+		if _, err := e.publish(ctx, recs[i:]); err != nil {
+			return 0, 0, err
+		}
+		o.say("%s: %d published", name, min(i+chunk, backlog))
+	}
+	w, err := e.start(ctx, filepath.Join(o.Dir, name, "worker"))
+	if err != nil {
+		return 0, 0, err
 	}
 	defer w.kill()
 	end := time.Now().Add(o.BacklogRun)
@@ -802,13 +829,10 @@ func soakBacklog(ctx context.Context, o soakOpts, corpus []attune.Event, ollama 
 		time.Sleep(time.Second)
 	}
 	n, _ := e.indexedDocs(ctx)
-	res.BacklogIndexed = n
-	res.BacklogPeakRSSMB = e.rss(w)
+	rss := e.rss(w)
 	if err := w.term(time.Minute); err != nil {
-		return fmt.Errorf("graceful stop: %w", err)
+		return 0, 0, fmt.Errorf("graceful stop: %w", err)
 	}
-	e.mu.Lock()
-	res.PeakRSSMB = max(res.PeakRSSMB, e.peak)
-	e.mu.Unlock()
-	return nil
+	o.say("%s: %d waiting, %d indexed in %s, peak RSS %.1f MiB", name, backlog, n, o.BacklogRun, rss)
+	return rss, n, nil
 }

@@ -80,7 +80,8 @@ Peak RSS is the workers' VmHWM (Ollama's own memory is not included).`,
 			for _, k := range ks {
 				fmt.Fprintf(w, "%s worker(s): %.1f events/s (%.2fx)\n", k, res.EventsPerSec[k], res.Ratio[k])
 			}
-			fmt.Fprintf(w, "peak worker RSS %.1f MiB; with %d events waiting: %.1f MiB\n", res.PeakRSSMB, res.BacklogEvents, res.BacklogPeakRSSMB)
+			fmt.Fprintf(w, "peak worker RSS %.1f MiB; with %d events waiting: %.1f MiB (%.2fx the %.1f MiB with %d waiting)\n",
+				res.PeakRSSMB, res.BacklogEvents, res.BacklogPeakRSSMB, res.BacklogRSSRatio, res.BacklogBaselinePeakRSSMB, res.BacklogBaselineEvents)
 			return nil
 		},
 	}
@@ -95,6 +96,7 @@ Peak RSS is the workers' VmHWM (Ollama's own memory is not included).`,
 	f.DurationVar(&o.AckWait, "ack-wait", 10*time.Second, "nats.ack_wait of the workers (how soon a killed worker's batch is redelivered)")
 	f.IntVar(&o.TputEvents, "tput-events", 20000, "events per throughput run (1, 2, 3 workers); 0 skips")
 	f.IntVar(&o.Backlog, "backlog", 1000000, "events waiting for the back-pressure run; 0 skips")
+	f.IntVar(&o.BacklogBaseline, "backlog-baseline", 40000, "events waiting in the baseline run of the back-pressure measure (enough to keep the worker busy for --backlog-run); 0 skips")
 	f.DurationVar(&backlogRun, "backlog-run", time.Minute, "how long the worker runs against the backlog")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the kill points and poison positions")
 	f.DurationVar(&o.Timeout, "timeout", time.Hour, "bound on each wait for the stream to drain")

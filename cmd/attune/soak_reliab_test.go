@@ -26,8 +26,9 @@ var (
 func attuneBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "attune-bin-")
-		if err != nil {
+		// One fixed path, rebuilt each run: no binary is left behind per run.
+		dir := filepath.Join(os.TempDir(), "attune-reliability-test")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
 		}
