@@ -199,6 +199,25 @@ func (a *app) startEmbedding(ctx context.Context, build, cache bool) error {
 	if err != nil {
 		return err
 	}
+	if want := wordvec.ServedDimFor(a.cfg.Model.Dim); a.cfg.Embed.Model == ownModel && dim != want {
+		// The registered own model was built with another model.dim (an
+		// older default, or a changed setting): rebuild it where asked to.
+		if !build {
+			a.log.Warn("the registered own model does not match model.dim; run `attune model build` to rebuild it",
+				"model", ownModel, "served_dim", dim, "model_dim", a.cfg.Model.Dim, "want_served_dim", want)
+		} else {
+			a.log.Info("own embedding model built with another model.dim; rebuilding it",
+				"model", ownModel, "served_dim", dim, "want_served_dim", want)
+			if err := buildOwnModel(ctx, a.cfg, emb, a.log, os.Stderr); err != nil {
+				return err
+			}
+			sp, err := emb.Space(ctx) // forgets the old model's digest
+			if err != nil {
+				return err
+			}
+			dim = sp.Dim
+		}
+	}
 	a.log.Info("embedding model ready", "model", a.cfg.Embed.Model, "dim", dim, "ollama", srv.Host(), "managed", srv.Managed())
 	return nil
 }

@@ -50,9 +50,11 @@ type tokenIndex struct {
 // ServedDim is the embedding dimension Ollama reports for the GGUF of m: the
 // trained dimension plus three layout dimensions, rounded up to a multiple
 // of 8. Only the first Dim dimensions of a served vector are ever non-zero.
-func (m *Model) ServedDim() int {
-	return (m.Dim + layoutDims + 7) / 8 * 8
-}
+func (m *Model) ServedDim() int { return ServedDimFor(m.Dim) }
+
+// ServedDimFor is the served dimension of a model trained with dim
+// dimensions.
+func ServedDimFor(dim int) int { return (dim + layoutDims + 7) / 8 * 8 }
 
 // layoutDims are the extra dimensions of each GGUF row that keep the
 // server's LayerNorms exact identities (see WriteGGUF).
