@@ -121,7 +121,7 @@ embedding model there (the project's own is trained first if
 	f.IntVar(&batch, "batch", 0, "texts per request (default embed.batch_size)")
 	f.IntVar(&flight, "in-flight", embed.DefaultMaxInFlight, "requests Attune's client keeps open at once")
 	f.BoolVar(&quick, "throughput-only", false, "skip the cluster quality measurements")
-	f.IntVar(&nInit, "n-init", 1, "k-means++ restarts per seed, lowest inertia kept (scikit-learn's n_init; the recipe note used 10)")
+	f.IntVar(&nInit, "n-init", 10, "k-means++ restarts per seed, lowest inertia kept (scikit-learn's classic n_init and the recipe note's)")
 	return cmd
 }
 
