@@ -18,7 +18,10 @@ import (
 )
 
 // ModelVersion is the layout version of Model; LoadModel refuses newer ones.
-const ModelVersion = 1
+// Version 2 added Scaler.PCA and Density, which change the width of the
+// fused space: a version-1 reader would misplace every point. Version-1
+// models load as they are.
+const ModelVersion = 2
 
 // exemplarCount is how many texts closest to its centroid a segment shows.
 const exemplarCount = 3
