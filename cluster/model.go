@@ -200,7 +200,10 @@ func (m *Model) validate() error {
 // [KMin, KMax] with the best mean silhouette on a sample of cfg.SampleSize
 // points, or 1 when there are too few points to compare partitions. The final
 // k-means++ fit runs on all points. Every k-means is the best of cfg.Inits
-// seedings by inertia. Segments are then described and named
+// seedings by inertia. With AlgorithmDensity, HDBSCAN finds the segments
+// instead and points in none stay unassigned (Model.Outliers; see
+// AlgorithmDensity). With cfg.PCADims the embedding block is first reduced
+// to its principal axes (see PCA). Segments are then described and named
 // (see Describe).
 //
 // prev, the previous model, may be nil. A new segment whose centroid clearly
