@@ -19,6 +19,9 @@ const (
 	DefaultInits      = 3
 	DefaultTopTerms   = 8
 
+	DefaultMinClusterSize = 15
+	DefaultMinSamples     = 5
+
 	// maxSampleSize bounds SampleSize: choosing k keeps the sample's full
 	// distance matrix in memory (SampleSize² float32s, 400 MB at this bound).
 	maxSampleSize = 10000
@@ -67,6 +70,18 @@ type Config struct {
 	Algorithm string `yaml:"algorithm" json:"algorithm,omitempty"`
 	// BatchSize is the mini-batch size. Default 1024.
 	BatchSize int `yaml:"batch_size" json:"batch_size,omitempty"`
+	// PCADims reduces the embedding block of the fused vector to its
+	// leading principal axes, fitted by Fit and kept in the model; 0 keeps
+	// the whole embedding. AlgorithmDensity needs it (its cost grows with
+	// the dimension).
+	PCADims int `yaml:"pca_dims" json:"pca_dims,omitempty"`
+	// MinClusterSize is the smallest group AlgorithmDensity calls a
+	// segment. Default 15.
+	MinClusterSize int `yaml:"min_cluster_size" json:"min_cluster_size,omitempty"`
+	// MinSamples is the neighbourhood AlgorithmDensity measures density
+	// with (its core distance is that to the MinSamples-th neighbour);
+	// larger values call more points outliers. Default 5.
+	MinSamples int `yaml:"min_samples" json:"min_samples,omitempty"`
 	// Attributes names numeric event attributes (Event.Attrs) that join the
 	// behavioral block as features of their own, e.g. a delivery delay in
 	// days. An event without the attribute gets the population mean.
@@ -119,6 +134,12 @@ func (c Config) WithDefaults() Config {
 	if c.Bands == (Bands{}) {
 		c.Bands = ModelBands
 	}
+	if c.MinClusterSize == 0 {
+		c.MinClusterSize = DefaultMinClusterSize
+	}
+	if c.MinSamples == 0 {
+		c.MinSamples = DefaultMinSamples
+	}
 	return c
 }
 
@@ -143,8 +164,16 @@ func (c Config) Validate() error {
 		return bad("inits is %d, want at least 1", c.Inits)
 	case c.TopTerms < 1:
 		return bad("top_terms is %d, want at least 1", c.TopTerms)
-	case c.Algorithm != AlgorithmKMeans && c.Algorithm != AlgorithmMiniBatch:
-		return bad("algorithm is %q, want %q or %q", c.Algorithm, AlgorithmKMeans, AlgorithmMiniBatch)
+	case c.Algorithm != AlgorithmKMeans && c.Algorithm != AlgorithmMiniBatch && c.Algorithm != AlgorithmDensity:
+		return bad("algorithm is %q, want %q, %q or %q", c.Algorithm, AlgorithmKMeans, AlgorithmMiniBatch, AlgorithmDensity)
+	case c.PCADims < 0:
+		return bad("pca_dims is %d, want 0 (off) or more", c.PCADims)
+	case c.Algorithm == AlgorithmDensity && c.PCADims == 0:
+		return bad("algorithm %q needs pca_dims > 0: density is measured on the reduced space", AlgorithmDensity)
+	case c.MinClusterSize < 2:
+		return bad("min_cluster_size is %d, want at least 2", c.MinClusterSize)
+	case c.MinSamples < 1:
+		return bad("min_samples is %d, want at least 1", c.MinSamples)
 	case c.BatchSize < 1:
 		return bad("batch_size is %d, want at least 1", c.BatchSize)
 	}

@@ -70,12 +70,13 @@ func (m *Model) Profiles(pts []Point) []Profile {
 			p.Share = float64(s.Size) / float64(total)
 		}
 		c := m.Centroids[j]
+		ew := m.Scaler.embWidth(m.Dim)
 		if w := m.Config.Weights.Sentiment; w > 0 {
-			p.SentimentZ = c[m.Dim] / w
+			p.SentimentZ = c[ew] / w
 		}
 		if bw := m.behaviorWeight(); bw > 0 {
 			for f, feat := range m.Scaler.Behavior {
-				z := c[m.Dim+1+f] / bw
+				z := c[ew+1+f] / bw
 				p.Behavior = append(p.Behavior, FeatureProfile{
 					Name: feat.Name, Mean: feat.Mean + z*feat.Std, PopulationMean: feat.Mean, Z: z,
 				})
@@ -162,6 +163,10 @@ type Why struct {
 	RunnerUpID       string  `json:"runner_up_id,omitempty"`
 	RunnerUpName     string  `json:"runner_up_name,omitempty"`
 	RunnerUpDistance float64 `json:"runner_up_distance,omitempty"`
+	// Outlier is set, in a density model, when the event lies outside
+	// every segment's envelope; SegmentID then names the nearest segment,
+	// of which it is no member.
+	Outlier bool `json:"outlier,omitempty"`
 	// Pull says, per block of the fused vector ("embedding", "sentiment",
 	// then each behavioral feature), how much closer it puts the event to its
 	// segment than to the runner-up, in squared distance. The pulls add up
@@ -201,8 +206,22 @@ func (m *Model) Explain(p Point) (Why, error) {
 			second, d2 = j, d
 		}
 	}
+	outlier := false
+	if m.Density != nil {
+		// A density model's member belongs to the segment of the envelope
+		// that holds it, which need not have the nearest centroid; an
+		// outlier is in no envelope, and SegmentID names the nearest
+		// segment, of which it is no member.
+		switch j := m.Density.member(v); {
+		case j < 0:
+			outlier = true
+		case j != first:
+			second, d2 = first, d1
+			first, d1 = j, sqDist(v, m.Centroids[j])
+		}
+	}
 	s := m.Clusters[first]
-	w := Why{SegmentID: s.ID, SegmentName: s.Name, Distance: math.Sqrt(d1)}
+	w := Why{SegmentID: s.ID, SegmentName: s.Name, Distance: math.Sqrt(d1), Outlier: outlier}
 	if second >= 0 {
 		r := m.Clusters[second]
 		w.RunnerUpID, w.RunnerUpName, w.RunnerUpDistance = r.ID, r.Name, math.Sqrt(d2)
@@ -210,10 +229,11 @@ func (m *Model) Explain(p Point) (Why, error) {
 		pull := func(name string, lo, hi int) {
 			w.Pull = append(w.Pull, Pull{Feature: name, Pull: sqDist(v[lo:hi], c2[lo:hi]) - sqDist(v[lo:hi], c1[lo:hi])})
 		}
-		pull("embedding", 0, m.Dim)
-		pull("sentiment", m.Dim, m.Dim+1)
+		ew := m.Scaler.embWidth(m.Dim)
+		pull("embedding", 0, ew)
+		pull("sentiment", ew, ew+1)
 		for f, feat := range m.Scaler.Behavior {
-			pull(feat.Name, m.Dim+1+f, m.Dim+2+f)
+			pull(feat.Name, ew+1+f, ew+2+f)
 		}
 		slices.SortStableFunc(w.Pull, func(a, b Pull) int { return cmp.Compare(math.Abs(b.Pull), math.Abs(a.Pull)) })
 	}

@@ -58,6 +58,9 @@ type Scaler struct {
 	// Behavior holds the behavioral features the fitted data has, in vector
 	// order.
 	Behavior []Feature `json:"behavior"`
+	// PCA, when set (Config.PCADims), reduces the embedding block to its
+	// leading principal axes.
+	PCA *PCA `json:"pca,omitempty"`
 }
 
 // AttrPrefix prefixes the feature name of a numeric event attribute named in
@@ -177,7 +180,16 @@ func newScaler(pts []Point, attrs []string) Scaler {
 }
 
 // width is the length of the fused vector for embeddings of dimension dim.
-func (s *Scaler) width(dim int) int { return dim + 1 + len(s.Behavior) }
+func (s *Scaler) width(dim int) int { return s.embWidth(dim) + 1 + len(s.Behavior) }
+
+// embWidth is the length of the embedding block: dim, or the number of PCA
+// axes.
+func (s *Scaler) embWidth(dim int) int {
+	if s.PCA != nil {
+		return len(s.PCA.Components)
+	}
+	return dim
+}
 
 // fuse writes p's fused vector into dst, which must have length
 // s.width(dim). The embedding is re-normalised to unit length, as the block
@@ -186,26 +198,35 @@ func (s *Scaler) fuse(dst []float64, p Point, dim int, w Weights) error {
 	if len(p.Vec) != dim {
 		return fmt.Errorf("event %s: vector has %d dimensions, model has %d: %w", p.Doc.Event.ID, len(p.Vec), dim, ErrDimMismatch)
 	}
-	var norm float64
-	for _, v := range p.Vec {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("event %s: vector holds %v", p.Doc.Event.ID, f)
+	if s.PCA != nil {
+		u := make([]float64, dim)
+		if err := unitInto(u, p); err != nil {
+			return err
 		}
-		norm += f * f
-	}
-	scale := w.Embedding
-	if norm > 0 {
-		scale /= math.Sqrt(norm)
-	}
-	for i, v := range p.Vec {
-		dst[i] = scale * float64(v)
+		s.PCA.project(dst, u, w.Embedding)
+	} else {
+		var norm float64
+		for _, v := range p.Vec {
+			f := float64(v)
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("event %s: vector holds %v", p.Doc.Event.ID, f)
+			}
+			norm += f * f
+		}
+		scale := w.Embedding
+		if norm > 0 {
+			scale /= math.Sqrt(norm)
+		}
+		for i, v := range p.Vec {
+			dst[i] = scale * float64(v)
+		}
 	}
 	score := p.Doc.Analysis.Sentiment.Score
 	if math.IsNaN(score) || math.IsInf(score, 0) {
 		return fmt.Errorf("event %s: sentiment score is %v", p.Doc.Event.ID, score)
 	}
-	dst[dim] = w.Sentiment * s.Sentiment.z(score)
+	ew := s.embWidth(dim)
+	dst[ew] = w.Sentiment * s.Sentiment.z(score)
 	if len(s.Behavior) == 0 {
 		return nil
 	}
@@ -215,7 +236,7 @@ func (s *Scaler) fuse(dst []float64, p Point, dim int, w Weights) error {
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 			v = f.Mean // missing: the population mean, which standardises to 0
 		}
-		dst[dim+1+j] = bw * f.z(v)
+		dst[ew+1+j] = bw * f.z(v)
 	}
 	return nil
 }

@@ -18,7 +18,10 @@ import (
 )
 
 // ModelVersion is the layout version of Model; LoadModel refuses newer ones.
-const ModelVersion = 1
+// Version 2 added Scaler.PCA and Density, which change the width of the
+// fused space: a version-1 reader would misplace every point. Version-1
+// models load as they are.
+const ModelVersion = 2
 
 // exemplarCount is how many texts closest to its centroid a segment shows.
 const exemplarCount = 3
@@ -62,6 +65,11 @@ type Model struct {
 	// KScores holds the silhouette of every k tried; empty when Config.K
 	// fixed k.
 	KScores []KScore `json:"k_scores,omitempty"`
+	// Density, set by AlgorithmDensity, holds the segments' envelope: a
+	// point outside it is an outlier and stays unassigned.
+	Density *DensityIndex `json:"density,omitempty"`
+	// Outliers is how many fitted points AlgorithmDensity left unassigned.
+	Outliers int `json:"outliers,omitempty"`
 	// Inertia is the final fit's sum of squared distances to centroids.
 	Inertia float64 `json:"inertia"`
 	// Points is how many points the model was fitted on.
@@ -94,36 +102,55 @@ func (m *Model) Segments() []attune.Segment {
 // Assign returns the ID and Name of the segment whose centroid is nearest to
 // p. A point the model cannot place (a vector of another dimension, non-finite
 // values, an empty model) gets the zero Segment, whose empty ID means
-// unassigned; Nearest says why.
+// unassigned; Nearest says why. So does, in a density model, a point outside
+// every segment's envelope (see DensityIndex): an outlier.
 func (m *Model) Assign(p Point) attune.Segment {
-	s, _, err := m.Nearest(p)
+	j, _, err := m.nearest(p)
 	if err != nil {
 		return attune.Segment{}
 	}
-	return attune.Segment{ID: s.ID, Name: s.Name}
+	if m.Density != nil {
+		v, err := m.Fused(p)
+		if err != nil {
+			return attune.Segment{}
+		}
+		if j = m.Density.member(v); j < 0 {
+			return attune.Segment{}
+		}
+	}
+	return attune.Segment{ID: m.Clusters[j].ID, Name: m.Clusters[j].Name}
 }
 
 // Nearest returns the segment nearest to p and the Euclidean distance to its
 // centroid in the fused space. Its error wraps ErrDimMismatch when p's vector
 // has another dimension than the model's.
 func (m *Model) Nearest(p Point) (attune.Segment, float64, error) {
+	j, d, err := m.nearest(p)
+	if err != nil {
+		return attune.Segment{}, 0, err
+	}
+	return m.Clusters[j], d, nil
+}
+
+// nearest returns the index of the centroid nearest to p and its distance.
+func (m *Model) nearest(p Point) (int, float64, error) {
 	if m == nil || m.K() == 0 {
-		return attune.Segment{}, 0, errors.New("model has no segments")
+		return 0, 0, errors.New("model has no segments")
 	}
 	v := make([]float64, m.Scaler.width(m.Dim))
 	if err := m.Scaler.fuse(v, p, m.Dim, m.Config.Weights); err != nil {
-		return attune.Segment{}, 0, err
+		return 0, 0, err
 	}
 	best, bestD := -1, math.Inf(1)
 	for j, c := range m.Centroids {
 		if len(c) != len(v) {
-			return attune.Segment{}, 0, fmt.Errorf("centroid %d has %d dimensions, want %d: %w", j, len(c), len(v), ErrDimMismatch)
+			return 0, 0, fmt.Errorf("centroid %d has %d dimensions, want %d: %w", j, len(c), len(v), ErrDimMismatch)
 		}
 		if d := sqDist(v, c); d < bestD {
 			best, bestD = j, d
 		}
 	}
-	return m.Clusters[best], math.Sqrt(bestD), nil
+	return best, math.Sqrt(bestD), nil
 }
 
 // Fused returns p's vector in the model's feature space, the space its
@@ -148,6 +175,16 @@ func (m *Model) validate() error {
 	case len(m.Centroids) != len(m.Clusters):
 		return fmt.Errorf("model has %d centroids for %d segments", len(m.Centroids), len(m.Clusters))
 	}
+	if m.Density != nil {
+		if err := m.Density.validate(m.Scaler.width(m.Dim), m.K()); err != nil {
+			return err
+		}
+	}
+	if m.Scaler.PCA != nil {
+		if err := m.Scaler.PCA.validate(m.Dim); err != nil {
+			return err
+		}
+	}
 	w := m.Scaler.width(m.Dim)
 	for j, c := range m.Centroids {
 		if len(c) != w {
@@ -163,7 +200,10 @@ func (m *Model) validate() error {
 // [KMin, KMax] with the best mean silhouette on a sample of cfg.SampleSize
 // points, or 1 when there are too few points to compare partitions. The final
 // k-means++ fit runs on all points. Every k-means is the best of cfg.Inits
-// seedings by inertia. Segments are then described and named
+// seedings by inertia. With AlgorithmDensity, HDBSCAN finds the segments
+// instead and points in none stay unassigned (Model.Outliers; see
+// AlgorithmDensity). With cfg.PCADims the embedding block is first reduced
+// to its principal axes (see PCA). Segments are then described and named
 // (see Describe).
 //
 // prev, the previous model, may be nil. A new segment whose centroid clearly
@@ -188,6 +228,11 @@ func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, err
 		return nil, fmt.Errorf("event %s has an empty vector", pts[0].Doc.Event.ID)
 	}
 	m := &Model{Version: ModelVersion, Dim: dim, Config: cfg, Scaler: newScaler(pts, cfg.Attributes), Points: len(pts)}
+	pca, err := fitPCA(pts, dim, cfg.PCADims, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("build feature vectors: %w", err)
+	}
+	m.Scaler.PCA = pca
 	x := newMatrix(len(pts), m.Scaler.width(dim))
 	for i, p := range pts {
 		if err := m.Scaler.fuse(x.row(i), p, dim, cfg.Weights); err != nil {
@@ -195,43 +240,17 @@ func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, err
 		}
 	}
 
-	k := min(cfg.K, x.n)
-	if cfg.K == 0 {
-		hi := min(cfg.KMax, min(x.n, cfg.SampleSize)-1)
-		if hi < cfg.KMin {
-			k = 1
-		} else {
-			var err error
-			if k, m.KScores, err = chooseK(ctx, x, cfg.KMin, hi, cfg); err != nil {
-				return nil, fmt.Errorf("choose k: %w", err)
-			}
+	var byCluster [][]int
+	var dist []float64
+	if cfg.Algorithm == AlgorithmDensity {
+		if byCluster, dist, err = m.fitDensity(ctx, x); err != nil {
+			return nil, err
 		}
+	} else if byCluster, dist, err = m.fitKMeans(ctx, x); err != nil {
+		return nil, err
 	}
-	var res *kmResult
-	var err error
-	if cfg.Algorithm == AlgorithmMiniBatch {
-		res, err = bestOfMiniBatch(ctx, x, k, cfg.BatchSize, cfg.Inits, cfg.Seed)
-	} else {
-		res, err = bestOf(ctx, x, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamFinal)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("k-means with k=%d: %w", k, err)
-	}
-	m.Inertia = res.inertia
-
-	// Order clusters by size and drop empty ones, which only appear when
-	// there are fewer distinct points than k.
-	byCluster := make([][]int, k)
-	for i, l := range res.labels {
-		byCluster[l] = append(byCluster[l], i)
-	}
-	byCluster = slices.DeleteFunc(byCluster, func(mem []int) bool { return len(mem) == 0 })
-	slices.SortStableFunc(byCluster, func(a, b []int) int { return cmp.Compare(len(b), len(a)) })
 	groups := make([][]attune.Doc, len(byCluster))
 	for c, mem := range byCluster {
-		// The centroid the labels were assigned against, so Assign puts
-		// every fitted point back where Fit did.
-		m.Centroids = append(m.Centroids, slices.Clone(res.centroids.row(res.labels[mem[0]])))
 		for _, i := range mem {
 			groups[c] = append(groups[c], pts[i].Doc)
 		}
@@ -252,7 +271,7 @@ func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, err
 			Customers:     len(customers),
 			MeanSentiment: descs[c].MeanSentiment,
 			TopTerms:      descs[c].Terms,
-			Exemplars:     exemplars(pts, mem, res.dist),
+			Exemplars:     exemplars(pts, mem, dist),
 			UpdatedAt:     m.FittedAt,
 		})
 	}
@@ -302,6 +321,13 @@ func (m *Model) matchPrevious(pts []Point, members [][]int, prev *Model) (ids, n
 				for q, qc := range prev.Centroids {
 					if d := sqDist(buf, qc); d < bestD {
 						best, bestD = q, d
+					}
+				}
+				if prev.Density != nil {
+					// A density model's segment is its envelope, not the
+					// nearest centroid; its outliers came from no segment.
+					if best = prev.Density.member(buf); best < 0 {
+						continue
 					}
 				}
 				from[c][best]++
@@ -494,3 +520,49 @@ func exemplars(pts []Point, mem []int, dist []float64) []string {
 
 // minExemplarStems is how many content words make a text a good exemplar.
 const minExemplarStems = 4
+
+// fitKMeans runs the configured k-means on x, sets the model's centroids,
+// KScores and Inertia, and returns the members of each cluster (largest
+// first) and each point's squared distance to its centroid.
+func (m *Model) fitKMeans(ctx context.Context, x *matrix) ([][]int, []float64, error) {
+	cfg := m.Config
+	k := min(cfg.K, x.n)
+	if cfg.K == 0 {
+		hi := min(cfg.KMax, min(x.n, cfg.SampleSize)-1)
+		if hi < cfg.KMin {
+			k = 1
+		} else {
+			var err error
+			if k, m.KScores, err = chooseK(ctx, x, cfg.KMin, hi, cfg); err != nil {
+				return nil, nil, fmt.Errorf("choose k: %w", err)
+			}
+		}
+	}
+	var res *kmResult
+	var err error
+	if cfg.Algorithm == AlgorithmMiniBatch {
+		res, err = bestOfMiniBatch(ctx, x, k, cfg.BatchSize, cfg.Inits, cfg.Seed)
+	} else {
+		res, err = bestOf(ctx, x, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamFinal)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("k-means with k=%d: %w", k, err)
+	}
+	m.Inertia = res.inertia
+
+	// Order clusters by size and drop empty ones, which only appear when
+	// there are fewer distinct points than k.
+	byCluster := make([][]int, k)
+	for i, l := range res.labels {
+		byCluster[l] = append(byCluster[l], i)
+	}
+	byCluster = slices.DeleteFunc(byCluster, func(mem []int) bool { return len(mem) == 0 })
+	slices.SortStableFunc(byCluster, func(a, b []int) int { return cmp.Compare(len(b), len(a)) })
+	for _, mem := range byCluster {
+		// The centroid the labels were assigned against, so Assign puts
+		// every fitted point back where Fit did.
+		m.Centroids = append(m.Centroids, slices.Clone(res.centroids.row(res.labels[mem[0]])))
+	}
+
+	return byCluster, res.dist, nil
+}

@@ -323,19 +323,22 @@ func newNLP(cfg NLPConfig) (*nlp.Analyzer, *nlp.Redactor, error) {
 func (a *app) clusterConfig() cluster.Config {
 	c := a.cfg.Cluster
 	return cluster.Config{
-		K:          c.K,
-		KMin:       c.KMin,
-		KMax:       c.KMax,
-		SampleSize: c.SampleSize,
-		MaxIter:    c.MaxIter,
-		Seed:       c.Seed,
-		Weights:    cluster.Weights{Embedding: c.Weights.Embedding, Sentiment: c.Weights.Sentiment, Behavior: c.Weights.Behavior},
-		TopTerms:   c.TopTerms,
-		Algorithm:  c.Algorithm,
-		Inits:      c.Inits,
-		BatchSize:  c.BatchSize,
-		Attributes: c.Attributes,
-		Bands:      attitudeBands(a.cfg.NLP.Sentiment),
+		K:              c.K,
+		KMin:           c.KMin,
+		KMax:           c.KMax,
+		SampleSize:     c.SampleSize,
+		MaxIter:        c.MaxIter,
+		Seed:           c.Seed,
+		Weights:        cluster.Weights{Embedding: c.Weights.Embedding, Sentiment: c.Weights.Sentiment, Behavior: c.Weights.Behavior},
+		TopTerms:       c.TopTerms,
+		Algorithm:      c.Algorithm,
+		Inits:          c.Inits,
+		BatchSize:      c.BatchSize,
+		PCADims:        c.PCADims,
+		Attributes:     c.Attributes,
+		MinClusterSize: c.MinClusterSize,
+		MinSamples:     c.MinSamples,
+		Bands:          attitudeBands(a.cfg.NLP.Sentiment),
 	}.WithDefaults()
 }
 

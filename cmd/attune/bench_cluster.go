@@ -50,6 +50,14 @@ type benchClusterResult struct {
 		// AllTweets clusters every tweet (as the demo does) and scores the
 		// negative ones.
 		AllTweets clusterScore `json:"all_tweets"`
+		// PCAExplained is the share of the embedding's variance the
+		// cluster.pca_dims axes keep (0 when PCA is off).
+		PCAExplained float64 `json:"pca_explained"`
+		// Density is cluster.algorithm: density on the negative tweets;
+		// DensityAllTweets fits it on every tweet and scores the negative
+		// ones.
+		Density          densityScore `json:"attune_density"`
+		DensityAllTweets densityScore `json:"attune_density_all_tweets"`
 	} `json:"airline_negative"`
 	Banking77 struct {
 		K77  clusterScore `json:"k77"`
@@ -113,6 +121,46 @@ type reclusterResult struct {
 	MiniBatchSeconds      float64 `json:"minibatch_seconds"`
 	MiniBatchInertiaRatio float64 `json:"minibatch_inertia_ratio"`
 	MiniBatchARIVsExact   float64 `json:"minibatch_ari_vs_exact"`
+}
+
+// densityScore scores a density fit: NMI and ARI over the points it put in a
+// segment, the share it left as outliers, and NMI/ARI with the outliers
+// counted as one more segment.
+type densityScore struct {
+	clusterScore
+	OutlierShare float64 `json:"outlier_share"`
+	NMIAll       float64 `json:"nmi_outliers_as_segment"`
+	ARIAll       float64 `json:"ari_outliers_as_segment"`
+	PCADims      int     `json:"pca_dims"`
+	MinCluster   int     `json:"min_cluster_size"`
+	MinSamples   int     `json:"min_samples"`
+}
+
+// densityPCADims is the reduction the density bench uses when
+// cluster.pca_dims is 0 (density needs one).
+const densityPCADims = 32
+
+func (b *clusterBench) density(fit, scored []cluster.Point, truth []string) (densityScore, error) {
+	cfg := b.ccfg
+	cfg.Algorithm = cluster.AlgorithmDensity
+	cfg.PCADims = cmp.Or(cfg.PCADims, densityPCADims)
+	b.log("density fit", "points", len(fit), "pca_dims", cfg.PCADims)
+	m, secs, err := timedFit(b.ctx, fit, cfg, nil)
+	if err != nil {
+		return densityScore{}, err
+	}
+	got := assignIDs(m, scored)
+	var in, inTruth []string
+	for i, id := range got {
+		if id != "" {
+			in, inTruth = append(in, id), append(inTruth, truth[i])
+		}
+	}
+	d := densityScore{clusterScore: score(in, inTruth, secs, m.K()),
+		OutlierShare: 1 - float64(len(in))/float64(len(got)),
+		NMIAll:       cluster.NMI(got, truth), ARIAll: cluster.ARI(got, truth),
+		PCADims: cfg.PCADims, MinCluster: m.Config.MinClusterSize, MinSamples: m.Config.MinSamples}
+	return d, nil
 }
 
 func benchClusterCmd(g *globals) *cobra.Command {
@@ -338,6 +386,15 @@ func (b *clusterBench) airline(res *benchClusterResult, tweets []labeledPoint) e
 		got = append(got, ma.Assign(p.Point).ID)
 	}
 	r.AllTweets = score(got, truth, secs, ma.K())
+	if ma.Scaler.PCA != nil {
+		r.PCAExplained = ma.Scaler.PCA.Explained
+	}
+	if r.Density, err = b.density(pts, pts, truth); err != nil {
+		return fmt.Errorf("density: %w", err)
+	}
+	if r.DensityAllTweets, err = b.density(all, pts, truth); err != nil {
+		return fmt.Errorf("density, all tweets: %w", err)
+	}
 	return nil
 }
 
@@ -729,6 +786,14 @@ func printClusterBench(w io.Writer, r *benchClusterResult) {
 		{"sklearn KMeans " + an.SklearnVersion, an.SklearnKMeans}, {"sklearn MiniBatchKMeans", an.SklearnMiniBatch},
 		{"attune, all tweets fitted", an.AllTweets}} {
 		fmt.Fprintf(w, "  %-26s %3d %7.3f %7.3f %8.2f\n", row.name, row.s.K, row.s.NMI, row.s.ARI, row.s.Seconds)
+	}
+	fmt.Fprintf(w, "  PCA keeps %.0f%% of the embedding's variance\n", 100*an.PCAExplained)
+	for _, row := range []struct {
+		name string
+		d    densityScore
+	}{{"attune density", an.Density}, {"attune density, all tweets", an.DensityAllTweets}} {
+		fmt.Fprintf(w, "  %-26s %3d %7.3f %7.3f %8.2f  (assigned only; %.1f%% outliers; outliers as a segment: NMI %.3f ARI %.3f; pca %d, min_cluster_size %d, min_samples %d)\n",
+			row.name, row.d.K, row.d.NMI, row.d.ARI, row.d.Seconds, 100*row.d.OutlierShare, row.d.NMIAll, row.d.ARIAll, row.d.PCADims, row.d.MinCluster, row.d.MinSamples)
 	}
 	fmt.Fprintf(w, "banking77 test\n")
 	for _, row := range []struct {

@@ -111,6 +111,9 @@ type ClusterConfig struct {
 	Algorithm       string        `yaml:"algorithm"`
 	Inits           int           `yaml:"inits"`
 	BatchSize       int           `yaml:"batch_size"`
+	PCADims         int           `yaml:"pca_dims"`
+	MinClusterSize  int           `yaml:"min_cluster_size"`
+	MinSamples      int           `yaml:"min_samples"`
 	Attributes      []string      `yaml:"attributes"`
 	MonetaryAttr    string        `yaml:"monetary_attr"`
 	EngagementAttrs []string      `yaml:"engagement_attrs"`
