@@ -104,29 +104,7 @@ func (p *pipeline) RenameSegment(ctx context.Context, id, name string) (attune.S
 	}
 	p.model = m
 	// Only the segment's own events carry its name in the index.
-	var docs []attune.Doc
-	flush := func() error {
-		if len(docs) == 0 {
-			return nil
-		}
-		err := p.ix.IndexDocs(ctx, docs)
-		docs = docs[:0]
-		return err
-	}
-	err = p.assignAll(ctx, m, func(d attune.Doc) error {
-		if d.SegmentID != id {
-			return nil
-		}
-		docs = append(docs, d)
-		if len(docs) == 1000 {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
-	if err != nil {
+	if err := reindexSegment(ctx, p.store, p.ix, m, id); err != nil {
 		return attune.Segment{}, fmt.Errorf("re-index segment %s under its new name: %w", id, err)
 	}
 	segs := m.Segments()
