@@ -42,6 +42,9 @@ type apiServer struct {
 	// openReads: reads need no token (the listener is on loopback).
 	openReads bool
 	stats     *statsCache
+	// search, when set, replaces ix.Search (a worker with shared state
+	// searches every worker's shard).
+	searchFn func(context.Context, index.Query) (*index.Result, error)
 }
 
 // errorBody is every error response: a message meant for a person, and a

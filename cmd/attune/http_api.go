@@ -137,7 +137,11 @@ func (s *apiServer) search(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.ix.Search(r.Context(), q)
+	search := s.ix.Search
+	if s.searchFn != nil {
+		search = s.searchFn
+	}
+	res, err := search(r.Context(), q)
 	if err != nil {
 		return err
 	}

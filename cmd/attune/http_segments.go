@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -49,6 +50,10 @@ func (s workerState) Update(ctx context.Context, fn func(context.Context, *clust
 	m, err := fn(ctx, s.p.model)
 	if m != nil {
 		s.p.model = m
+		if s.p.shared != nil {
+			// Renames and erased exemplars reach every worker.
+			err = errors.Join(err, s.p.shared.publishLocal(ctx, m))
+		}
 	}
 	return err
 }

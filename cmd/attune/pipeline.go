@@ -57,6 +57,10 @@ type pipeline struct {
 	// onEmbed, if set, observes each batch's embedding time in seconds
 	// (the HTTP API's metrics). Set before the worker runs.
 	onEmbed func(seconds float64)
+
+	// shared, when cluster.shared is on, shares the model and the points
+	// with the other workers (shared.go); nil for a worker on its own.
+	shared *sharedState
 }
 
 func newPipeline(ctx context.Context, a *app) (*pipeline, error) {
@@ -193,6 +197,12 @@ func (p *pipeline) commitLocked(ctx context.Context, docs []attune.Doc, vecs []a
 	if err := p.ix.IndexDocs(ctx, docs); err != nil {
 		return fmt.Errorf("index %d events: %w", len(docs), err)
 	}
+	if p.shared != nil {
+		// Before the ack, like the index: a failure retries the batch.
+		if err := p.shared.publishPoints(ctx, docs, vecs); err != nil {
+			return err
+		}
+	}
 	// Publish before returning, so the batch is acknowledged only once its
 	// moves and alerts are stored by JetStream; a failure retries the batch,
 	// which stores, indexes and publishes the same again (idempotent by id).
@@ -218,6 +228,9 @@ func (p *pipeline) runAutoRecluster(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-p.reclusterC:
+			if p.shared != nil && !p.shared.leading() {
+				continue // the leader counts every worker's events and fits
+			}
 			if _, err := p.Recluster(ctx); err != nil && ctx.Err() == nil {
 				p.log.Error("automatic re-cluster failed", "err", err)
 			}
@@ -227,11 +240,24 @@ func (p *pipeline) runAutoRecluster(ctx context.Context) {
 
 // Recluster fits a new segment model on every stored event, re-assigns and
 // re-indexes all events, replaces the segment documents and publishes the new
-// segment table on attune.segments.updated.
+// segment table on attune.segments.updated. With shared state the elected
+// worker fits and every worker applies the model (shared.go).
 func (p *pipeline) Recluster(ctx context.Context) ([]attune.Segment, error) {
+	if p.shared != nil {
+		return p.shared.recluster(ctx)
+	}
 	p.fitMu.Lock()
 	defer p.fitMu.Unlock()
 	start := time.Now()
+	m, err := p.fit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.applyModel(ctx, m, start)
+}
+
+// fit fits a new model on every stored event, from the current one.
+func (p *pipeline) fit(ctx context.Context) (*cluster.Model, error) {
 	pts, err := p.store.Points(ctx)
 	if err != nil {
 		return nil, err
@@ -246,12 +272,19 @@ func (p *pipeline) Recluster(ctx context.Context) ([]attune.Segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fit segments: %w", err)
 	}
-	fitTook := time.Since(start)
+	return m, nil
+}
 
+// applyModel makes m the model: stores it, re-assigns and re-indexes every
+// event, replaces the segment documents and publishes the segment table and
+// the membership moves.
+func (p *pipeline) applyModel(ctx context.Context, m *cluster.Model, start time.Time) ([]attune.Segment, error) {
+	fitTook := time.Since(start)
 	// Swap the model and re-assign under mu so that no batch is assigned with
 	// the old model after this point.
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	prev := p.model
 	if err := p.store.SaveModel(m); err != nil {
 		return nil, fmt.Errorf("save segment model: %w", err)
 	}
@@ -310,7 +343,16 @@ func (p *pipeline) reindex(ctx context.Context, m *cluster.Model) ([]attune.Doc,
 		if len(docs) == 0 {
 			return nil
 		}
-		if err := p.ix.IndexDocs(ctx, docs); err != nil {
+		write := docs
+		if p.shared != nil {
+			// The store holds every worker's events; this shard indexes
+			// its own.
+			var err error
+			if write, err = p.shared.owned(ctx, docs); err != nil {
+				return err
+			}
+		}
+		if err := p.ix.IndexDocs(ctx, write); err != nil {
 			return fmt.Errorf("re-index segments: %w", err)
 		}
 		docs = docs[:0]

@@ -56,6 +56,8 @@ type soakOpts struct {
 	Timeout         time.Duration // bound on each wait for the stream to drain
 	Log             *slog.Logger
 	Progress        io.Writer
+	// Args are more `attune worker` arguments (e.g. --set cluster.shared=true).
+	Args []string
 }
 
 // soakResult is `attune bench soak --json`.
@@ -231,6 +233,7 @@ func (e *soakEnv) start(ctx context.Context, dataDir string) (*soakWorker, error
 		// Several workers run side by side: no fixed HTTP port.
 		"--set", "http.listen=127.0.0.1:0",
 	}
+	args = append(args, e.o.Args...)
 	cmd := exec.Command(e.o.Bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	// Only the settings above: none of the soak's own ATTUNE_* overrides.

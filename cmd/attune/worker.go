@@ -87,6 +87,12 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 			a.log.Warn("re-cluster after re-embedding failed", "err", err)
 		}
 	}
+	if a.cfg.Cluster.Shared {
+		// Catch up with the other workers' events and model first.
+		if _, err := a.startShared(ctx, p); err != nil {
+			return nil, err
+		}
+	}
 	w := ingest.NewWorker(a.js, cons, p, ingest.WorkerConfig{
 		FetchBatch:    a.cfg.NATS.FetchBatch,
 		FetchWait:     a.cfg.NATS.FetchWait,
@@ -102,6 +108,9 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 	httpAddr, err := a.startWorkerAPI(p, w, cons)
 	if err != nil {
 		return nil, err
+	}
+	if p.shared != nil {
+		p.shared.setHTTP(httpAddr)
 	}
 	rw := &runningWorker{w: w, p: p, done: make(chan struct{}), httpAddr: httpAddr}
 	rw.wg.Add(3)
@@ -171,7 +180,7 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 			if err := json.Unmarshal(req, &q); err != nil {
 				return nil, fmt.Errorf("bad search request: %w", err)
 			}
-			return a.ix.Search(ctx, q)
+			return a.search(ctx, p, q)
 		},
 		"model": func(ctx context.Context, req []byte) (any, error) {
 			var r modelSwitchRequest
