@@ -134,6 +134,7 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 		t.Fatalf("re-cluster made %d segments", len(segs))
 	}
 	rev1 := modelRev()
+	t.Logf("first re-cluster: %d segments, model revision %d", len(segs), rev1)
 	beats := allAt("every worker to apply the first shared model", 3, rev1)
 	leaders := 0
 	for _, b := range beats {
@@ -167,6 +168,7 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 	if segSum != len(recs) {
 		t.Errorf("segment facet counts %d events, want %d", segSum, len(recs))
 	}
+	t.Logf("fanned-out search: %d events, %d segment buckets", all.Total, len(all.Facets[index.FacetSegment].Buckets))
 	textQ := index.Query{Text: "bag lost", Limit: 20, Facets: []string{index.FacetLabel}}
 	var text index.Result
 	if err := ingest.Control(ctx, e.nc, "search", textQ, &text); err != nil {
@@ -205,6 +207,7 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 		return err == nil
 	})
 	rev2 := modelRev()
+	t.Logf("lease moved from %s after kill -9; re-cluster gave %d segments, model revision %d", holder, len(segs2), rev2)
 	if rev2 <= rev1 {
 		t.Fatalf("model revision %d after failover, was %d", rev2, rev1)
 	}
