@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -44,6 +46,8 @@ type pipeline struct {
 	mu    sync.Mutex
 	model *cluster.Model
 	since int // events stored since the last fit
+	// sincePath keeps since across restarts (see saveSince); "" = not kept.
+	sincePath string
 	// drift counts every assigned event per segment and window; rebuilt
 	// from the store at start and at every re-cluster.
 	drift *cluster.DriftTracker
@@ -82,7 +86,10 @@ func newPipeline(ctx context.Context, a *app) (*pipeline, error) {
 		model:      m,
 		drift:      tr,
 		reclusterC: make(chan struct{}, 1),
+		sincePath:  filepath.Join(a.cfg.DataDir, "events-since-fit.json"),
 	}
+	p.since = loadSince(p.sincePath, m, p.log)
+	p.dueRecluster()
 	if p.js != nil {
 		if err := ensureFeedStream(ctx, p.js, a.cfg.Cluster.Feed, a.cfg.NATS.DuplicateWindow); err != nil {
 			return nil, err
@@ -99,13 +106,25 @@ func newPipeline(ctx context.Context, a *app) (*pipeline, error) {
 		return nil, err
 	}
 	var slim []attune.Doc
-	err = p.assignAll(ctx, m, func(d attune.Doc) error {
-		p.count(d)
-		if !synced {
-			slim = append(slim, slimDoc(d))
+	if !synced && !a.cfg.Cluster.Shared {
+		// The last re-cluster saved m but may have stopped before every
+		// index document was re-labelled: finish that first (with shared
+		// state, startShared does, over this worker's shard only).
+		if slim, err = p.reindex(ctx, m); err != nil {
+			return nil, fmt.Errorf("finish the last re-cluster's re-labelling: %w", err)
 		}
-		return nil
-	})
+		if err := p.ix.ReplaceSegments(ctx, m.Segments()); err != nil {
+			return nil, fmt.Errorf("index segments: %w", err)
+		}
+	} else {
+		err = p.assignAll(ctx, m, func(d attune.Doc) error {
+			p.count(d)
+			if !synced {
+				slim = append(slim, slimDoc(d))
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rebuild segment windows: %w", err)
 	}
@@ -212,13 +231,69 @@ func (p *pipeline) commitLocked(ctx context.Context, docs []attune.Doc, vecs []a
 		}
 	}
 	p.since += len(docs)
+	p.saveSince()
+	p.dueRecluster()
+	return nil
+}
+
+// dueRecluster asks for an automatic re-cluster when enough events arrived
+// since the last fit; call with mu held (or before the pipeline runs).
+func (p *pipeline) dueRecluster() {
 	if (p.model == nil && p.every > 0 && p.since >= p.min) || (p.every > 0 && p.since >= p.every) {
 		select {
 		case p.reclusterC <- struct{}{}:
 		default:
 		}
 	}
-	return nil
+}
+
+// sinceFile is the events-since-fit count on disk, with the fit it counts
+// from.
+type sinceFile struct {
+	FittedAt time.Time `json:"fitted_at"`
+	Since    int       `json:"since"`
+}
+
+// saveSince records since, so that a restart does not forget the events
+// that count toward the next automatic re-cluster. It is written after each
+// batch without fsync (a rename of a small file; it survives a process
+// crash, not a power cut), and a failure only costs the count.
+func (p *pipeline) saveSince() {
+	if p.sincePath == "" {
+		return
+	}
+	var f sinceFile
+	if p.model != nil {
+		f.FittedAt = p.model.FittedAt
+	}
+	f.Since = p.since
+	b, _ := json.Marshal(f)
+	tmp := p.sincePath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err == nil {
+		_ = os.Rename(tmp, p.sincePath)
+	}
+}
+
+// loadSince returns the count saveSince recorded for model m, 0 when it
+// counted from another model or none is recorded.
+func loadSince(path string, m *cluster.Model, log *slog.Logger) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var f sinceFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		log.Warn("ignoring an unreadable events-since-fit count", "path", path, "err", err)
+		return 0
+	}
+	var fitted time.Time
+	if m != nil {
+		fitted = m.FittedAt
+	}
+	if !f.FittedAt.Equal(fitted) {
+		return 0
+	}
+	return max(f.Since, 0)
 }
 
 // runAutoRecluster re-clusters whenever Handle asks for it, until ctx ends.
@@ -290,6 +365,7 @@ func (p *pipeline) applyModel(ctx context.Context, m *cluster.Model, start time.
 	}
 	p.model = m
 	p.since = 0
+	p.saveSince()
 	slim, err := p.reindex(ctx, m)
 	if err != nil {
 		return nil, err

@@ -163,6 +163,22 @@ func (a *app) startShared(ctx context.Context, p *pipeline) (*sharedState, error
 			return nil, err
 		}
 	}
+	// A model applied before a kill may not have re-labelled every document
+	// of this shard (newPipeline leaves that to here): finish it.
+	p.mu.Lock()
+	cur := p.model
+	p.mu.Unlock()
+	if cur != nil {
+		synced, err := p.store.Synced(cur.FittedAt)
+		if err != nil {
+			return nil, err
+		}
+		if !synced {
+			if _, err := p.applyModel(ctx, cur, time.Now()); err != nil {
+				return nil, fmt.Errorf("finish re-labelling this shard: %w", err)
+			}
+		}
+	}
 	s.log.Info("joined shared segment state", "points_seq", s.pointsSeq.Load(), "model_rev", s.modelRev.Load(), "took", time.Since(start).Round(time.Millisecond))
 
 	srch, err := s.nc.Subscribe(ingest.ShardSearch, s.serveShardSearch)
@@ -394,12 +410,8 @@ func (p *pipeline) storeReplicated(docs []attune.Doc, vecs []attune.Vector) erro
 		}
 	}
 	p.since += len(docs)
-	if (p.model == nil && p.every > 0 && p.since >= p.min) || (p.every > 0 && p.since >= p.every) {
-		select {
-		case p.reclusterC <- struct{}{}:
-		default:
-		}
-	}
+	p.saveSince()
+	p.dueRecluster()
 	return nil
 }
 
