@@ -29,6 +29,9 @@ const (
 	// LeaderRecluster is served by the lease holder only: a worker asked to
 	// re-cluster forwards the request there.
 	LeaderRecluster = "attune.shard.recluster"
+	// ShardErase asks every worker to erase a customer from its store and
+	// shard (no queue group: all answer).
+	ShardErase = "attune.shard.erase"
 	// HeaderOrigin names the worker that published a point.
 	HeaderOrigin = "Attune-Origin"
 )

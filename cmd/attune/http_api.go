@@ -427,6 +427,16 @@ func (s *apiServer) erase(w http.ResponseWriter, r *http.Request) error {
 		} else {
 			out.Notes = append(out.Notes, "no NATS connection in this process: raw events in the JetStream streams were not purged; erase through the worker's API")
 		}
+		if s.eraseShared != nil {
+			// Before the local store, which lists the events: a failure
+			// here is retried with the same list.
+			k, n, err := s.eraseShared(ctx, id, ids)
+			out.IndexDocs += k
+			if err != nil {
+				return nil, fmt.Errorf("erase at the other workers: %w", err)
+			}
+			out.Notes = append(out.Notes, fmt.Sprintf("also erased by %d other workers (cluster.shared)", n))
+		}
 		er, err := s.store.EraseCustomer(id)
 		if err != nil {
 			return nil, err

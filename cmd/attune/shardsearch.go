@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/attune-cx/attune/index"
 	"github.com/attune-cx/attune/ingest"
@@ -349,4 +350,134 @@ func nextInterval(t time.Time, interval string) time.Time {
 		return t.AddDate(0, 1, 0)
 	}
 	return t.AddDate(1, 0, 0)
+}
+
+// shardErase asks every other worker to erase a customer from its store,
+// its index shard and its vector cache (ingest.ShardErase).
+type shardEraseReq struct {
+	Customer string `json:"customer"`
+	From     string `json:"from"` // the asking worker, which erases itself
+}
+
+type shardEraseReply struct {
+	Worker    string `json:"worker"`
+	Error     string `json:"error,omitempty"`
+	Events    int    `json:"events"`
+	IndexDocs int    `json:"index_docs"`
+}
+
+// eraseShared erases a customer from what the workers share: the points of
+// its events in ATTUNE_POINTS first (so no worker replays them again), then
+// every other live worker's store and shard. It returns the index documents
+// the others deleted and how many workers answered.
+func (s *sharedState) eraseShared(ctx context.Context, customer string, eventIDs []string) (docs, workers int, err error) {
+	for _, id := range eventIDs {
+		if err := s.sh.Points.Purge(ctx, jetstream.WithPurgeSubject(ingest.PointSubject(id))); err != nil {
+			return 0, 0, fmt.Errorf("purge shared point of %s: %w", id, err)
+		}
+	}
+	want := 0
+	if ws, err := liveWorkers(ctx, s.sh.Workers); err == nil {
+		for _, w := range ws {
+			if w.ID != s.id {
+				want++
+			}
+		}
+	}
+	if want == 0 {
+		return 0, 0, nil
+	}
+	body, _ := json.Marshal(shardEraseReq{Customer: customer, From: s.id})
+	inbox := s.nc.NewRespInbox()
+	replies := make(chan *nats.Msg, 64)
+	sub, err := s.nc.ChanSubscribe(inbox, replies)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := s.nc.PublishRequest(ingest.ShardErase, inbox, body); err != nil {
+		return 0, 0, fmt.Errorf("ask the other workers to erase: %w", err)
+	}
+	timer := time.NewTimer(time.Minute)
+	defer timer.Stop()
+	seen := map[string]bool{}
+	for len(seen) < want {
+		select {
+		case m := <-replies:
+			var rep shardEraseReply
+			if err := json.Unmarshal(m.Data, &rep); err != nil {
+				return docs, len(seen), fmt.Errorf("decode a worker's erasure: %w", err)
+			}
+			if rep.Worker == s.id || seen[rep.Worker] {
+				continue
+			}
+			if rep.Error != "" {
+				return docs, len(seen), fmt.Errorf("worker %s: %s", rep.Worker, rep.Error)
+			}
+			seen[rep.Worker] = true
+			docs += rep.IndexDocs
+		case <-timer.C:
+			return docs, len(seen), fmt.Errorf("%d of %d other workers confirmed the erasure; retry it", len(seen), want)
+		case <-ctx.Done():
+			return docs, len(seen), ctx.Err()
+		}
+	}
+	return docs, len(seen), nil
+}
+
+// serveShardErase erases a customer here for the worker that asked.
+func (s *sharedState) serveShardErase(msg *nats.Msg) {
+	var req shardEraseReq
+	rep := shardEraseReply{Worker: s.id}
+	if err := json.Unmarshal(msg.Data, &req); err != nil || req.Customer == "" {
+		rep.Error = fmt.Sprintf("bad erase request %q", msg.Data)
+	} else if req.From != s.id {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		rep.Events, rep.IndexDocs, rep.Error = s.eraseLocal(ctx, req.Customer)
+		cancel()
+	}
+	b, _ := json.Marshal(rep)
+	if err := msg.Respond(b); err != nil {
+		s.log.Warn("erase reply failed", "err", err)
+	}
+}
+
+// eraseLocal erases a customer from this worker's store, shard and vector
+// cache, under the pipeline's locks as the API's erasure does.
+func (s *sharedState) eraseLocal(ctx context.Context, customer string) (events, docs int, errText string) {
+	p := s.p
+	p.fitMu.Lock()
+	defer p.fitMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fail := func(err error) (int, int, string) { return events, docs, err.Error() }
+	stored, err := p.store.CustomerDocs(customer)
+	if err != nil {
+		return fail(err)
+	}
+	if c := s.a.emb.Cache(); c != nil && len(stored) > 0 {
+		texts := make([]string, len(stored))
+		for i, d := range stored {
+			texts[i] = d.Analysis.Clean
+		}
+		if _, err := s.a.emb.Forget(ctx, texts); err != nil {
+			return fail(fmt.Errorf("erase cached vectors: %w", err))
+		}
+	}
+	if docs, err = p.ix.DeleteCustomer(ctx, customer); err != nil {
+		return fail(fmt.Errorf("erase index documents: %w", err))
+	}
+	er, err := p.store.EraseCustomer(customer)
+	if err != nil {
+		return fail(err)
+	}
+	events = len(er.Docs)
+	if er.Model != nil {
+		p.model = er.Model
+		if err := p.ix.ReplaceSegments(ctx, er.Model.Segments()); err != nil {
+			return fail(fmt.Errorf("erase exemplars from the index: %w", err))
+		}
+	}
+	s.log.Info("customer erased at another worker's request", "customer", customer, "events", events, "index_docs", docs)
+	return events, docs, ""
 }

@@ -186,6 +186,11 @@ func (a *app) startShared(ctx context.Context, p *pipeline) (*sharedState, error
 		return nil, fmt.Errorf("serve shard search: %w", err)
 	}
 	a.onClose(func() { _ = srch.Unsubscribe() })
+	ers, err := s.nc.Subscribe(ingest.ShardErase, s.serveShardErase)
+	if err != nil {
+		return nil, fmt.Errorf("serve shard erasure: %w", err)
+	}
+	a.onClose(func() { _ = ers.Unsubscribe() })
 	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -33,7 +35,7 @@ import (
 func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 	o := soakTestOpts(t)
 	const ttl = 3 * time.Second
-	o.Args = []string{"--set", "cluster.shared=true", "--set", "cluster.shared_lease=" + ttl.String()}
+	o.Args = []string{"--set", "cluster.shared=true", "--set", "cluster.shared_lease=" + ttl.String(), "--set", "http.token=tok"}
 	ctx := context.Background()
 	corpus, err := soakCorpus(o.Base.Model.DatasetsDir)
 	if err != nil {
@@ -218,7 +220,39 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws[victim] = w
-	allAt("the restarted worker to load the newest model", 3, rev2)
+	beats = allAt("the restarted worker to load the newest model", 3, rev2)
+
+	// 4. Erasure on one worker reaches every store, shard and the points.
+	victimCustomer, victimIDs := busiestCustomer(t, recs)
+	req, err := http.NewRequest(http.MethodDelete, "http://"+beats[0].HTTP+"/api/customers/"+url.PathEscape(victimCustomer), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var er erasure
+	err = json.NewDecoder(resp.Body).Decode(&er)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("erase %s: %d %+v %v", victimCustomer, resp.StatusCode, er, err)
+	}
+	t.Logf("erased customer %s (%d events): %+v", victimCustomer, len(victimIDs), er)
+	if er.Events != len(victimIDs) || er.IndexDocs != len(victimIDs) {
+		t.Errorf("erasure removed %d stored events and %d index documents, want %d of each", er.Events, er.IndexDocs, len(victimIDs))
+	}
+	for _, id := range victimIDs {
+		if _, err := points.GetLastMsgForSubject(ctx, ingest.PointSubject(id)); err == nil {
+			t.Errorf("the point of erased event %s is still in %s", id, ingest.PointsStream)
+		}
+	}
+	erased := map[string]bool{}
+	for _, id := range victimIDs {
+		erased[id] = true
+	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { return erased[id] })
 
 	for _, w := range ws {
 		if err := w.term(time.Minute); err != nil {
@@ -226,7 +260,7 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 		}
 	}
 
-	// 4. Exactly once over the shards; every store holds every event.
+	// 5. Exactly once over the shards; every store holds every event.
 	found, lost, dups, _, stored, err := verifyShards(ctx, dirs, ids)
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +272,7 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 		t.Errorf("stores hold %d events, want %d (every event in each of 3 stores)", stored, 3*len(ids))
 	}
 
-	// 5. Same model everywhere, same segment for every event in every
+	// 6. Same model everywhere, same segment for every event in every
 	// store, and the index documents agree.
 	var want map[string]string
 	var wantModel *cluster.Model
@@ -264,6 +298,9 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 		}
 		got := make(map[string]string, len(pts))
 		for _, p := range pts {
+			if erased[p.Doc.Event.ID] {
+				t.Errorf("worker %d still stores erased event %s", i, p.Doc.Event.ID)
+			}
 			got[p.Doc.Event.ID] = m.Assign(p).ID
 		}
 		if want == nil {
@@ -341,6 +378,34 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 	if !slices.Equal(gotIDs, wantIDs) {
 		t.Errorf("fanned-out hits %v, merged shard hits %v", gotIDs, wantIDs)
 	}
+}
+
+// busiestCustomer returns the customer with the most events in recs, and
+// their event ids.
+func busiestCustomer(t *testing.T, recs []ingest.Record) (string, []string) {
+	t.Helper()
+	by := map[string][]string{}
+	best := ""
+	for _, r := range recs {
+		var ev struct {
+			ID         string `json:"id"`
+			CustomerID string `json:"customer_id"`
+		}
+		if err := json.Unmarshal(r.Payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.CustomerID == "" {
+			continue
+		}
+		by[ev.CustomerID] = append(by[ev.CustomerID], ev.ID)
+		if best == "" || len(by[ev.CustomerID]) > len(by[best]) {
+			best = ev.CustomerID
+		}
+	}
+	if len(by[best]) < 2 {
+		t.Fatalf("no customer with several events (best %q)", best)
+	}
+	return best, by[best]
 }
 
 func TestMergeResultsPagesAndAddsFacets(t *testing.T) {
