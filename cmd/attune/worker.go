@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -186,6 +187,11 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 			var r modelSwitchRequest
 			if err := json.Unmarshal(req, &r); err != nil || r.Model == "" {
 				return nil, fmt.Errorf("bad model request %q: want {\"model\":\"NAME\"}", req)
+			}
+			if p.shared != nil {
+				// One worker would re-embed while the others and the shared
+				// points keep the old model's vectors.
+				return nil, errors.New("model use is not supported with cluster.shared: stop every worker, set embed.model, and start them on fresh shared state")
 			}
 			return p.switchModel(ctx, a.cfg.DataDir, r.Model)
 		},
