@@ -47,7 +47,8 @@ type pipeline struct {
 	model *cluster.Model
 	since int // events stored since the last fit
 	// sincePath keeps since across restarts (see saveSince); "" = not kept.
-	sincePath string
+	sincePath  string
+	sinceSaved time.Time // when saveSince last wrote
 	// drift counts every assigned event per segment and window; rebuilt
 	// from the store at start and at every re-cluster.
 	drift *cluster.DriftTracker
@@ -255,13 +256,22 @@ type sinceFile struct {
 }
 
 // saveSince records since, so that a restart does not forget the events
-// that count toward the next automatic re-cluster. It is written after each
-// batch without fsync (a rename of a small file; it survives a process
-// crash, not a power cut), and a failure only costs the count.
+// that count toward the next automatic re-cluster: at most once a second
+// (a crash forgets at most that second's events), without fsync (a rename of
+// a small file survives a process crash, not a power cut); a failure only
+// costs the count. saveSinceNow writes at once (at a fit, at shutdown).
 func (p *pipeline) saveSince() {
+	if time.Since(p.sinceSaved) < time.Second {
+		return
+	}
+	p.saveSinceNow()
+}
+
+func (p *pipeline) saveSinceNow() {
 	if p.sincePath == "" {
 		return
 	}
+	p.sinceSaved = time.Now()
 	var f sinceFile
 	if p.model != nil {
 		f.FittedAt = p.model.FittedAt
@@ -365,7 +375,7 @@ func (p *pipeline) applyModel(ctx context.Context, m *cluster.Model, start time.
 	}
 	p.model = m
 	p.since = 0
-	p.saveSince()
+	p.saveSinceNow()
 	slim, err := p.reindex(ctx, m)
 	if err != nil {
 		return nil, err

@@ -131,8 +131,14 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 		rw.wg.Wait()
 		close(rw.done)
 	}()
-	// Stop the loops before the stores they use are closed.
-	a.onClose(func() { <-rw.done })
+	// Stop the loops before the stores they use are closed; then keep the
+	// events-since-fit count for the next start.
+	a.onClose(func() {
+		<-rw.done
+		p.mu.Lock()
+		p.saveSinceNow()
+		p.mu.Unlock()
+	})
 	return rw, nil
 }
 
