@@ -11,6 +11,12 @@ import (
 
 func sharedEnv(t *testing.T, ttl time.Duration) *Shared {
 	t.Helper()
+	sh, _ := sharedEnvJS(t, ttl)
+	return sh
+}
+
+func sharedEnvJS(t *testing.T, ttl time.Duration) (*Shared, jetstream.JetStream) {
+	t.Helper()
 	srv, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +39,7 @@ func sharedEnv(t *testing.T, ttl time.Duration) *Shared {
 	if _, err := EnsureShared(context.Background(), js, ttl); err != nil {
 		t.Fatalf("second EnsureShared: %v", err)
 	}
-	return sh
+	return sh, js
 }
 
 // TestLeaseElectsOneHolderAndFailsOver: of two contenders exactly one holds
@@ -116,5 +122,32 @@ func TestPointSubjectIsOneTokenPerID(t *testing.T) {
 			t.Errorf("PointSubject(%q) = %q collides", id, s)
 		}
 		seen[s] = true
+	}
+}
+
+// TestPointsKeepOnePerEvent: republishing an event's point (a retried
+// batch) replaces it, so the stream holds one point per event, the latest.
+func TestPointsKeepOnePerEvent(t *testing.T) {
+	ctx := context.Background()
+	sh, js := sharedEnvJS(t, time.Second)
+	for i, body := range []string{"a1", "b1", "a2", "c1", "a3"} {
+		id := body[:1] + ".event"
+		if _, err := js.Publish(ctx, PointSubject(id), []byte(body)); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	info, err := sh.Points.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 3 {
+		t.Errorf("%d points stored for 3 events", info.State.Msgs)
+	}
+	m, err := sh.Points.GetLastMsgForSubject(ctx, PointSubject("a.event"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Data) != "a3" {
+		t.Errorf("point of a.event is %q, want the latest, a3", m.Data)
 	}
 }

@@ -134,7 +134,8 @@ func (s *sharedState) search(ctx context.Context, q index.Query) (*index.Result,
 				return nil, fmt.Errorf("decode a shard's answer: %w", err)
 			}
 			if rep.Error != "" {
-				return nil, fmt.Errorf("shard %s: %w: %s", rep.Worker, index.ErrInvalidQuery, rep.Error)
+				// The query was validated here: a shard's failure is its own.
+				return nil, fmt.Errorf("search shard of worker %s: %s", rep.Worker, rep.Error)
 			}
 			if seen[rep.Worker] || rep.Result == nil {
 				continue

@@ -136,7 +136,9 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 		t.Fatalf("re-cluster made %d segments", len(segs))
 	}
 	rev1 := modelRev()
-	t.Logf("first re-cluster: %d segments, model revision %d", len(segs), rev1)
+	if en, err := modelKV.Get(ctx, ingest.ModelKey); err == nil {
+		t.Logf("first re-cluster: %d segments, model revision %d, %d bytes in KV", len(segs), rev1, len(en.Value()))
+	}
 	beats := allAt("every worker to apply the first shared model", 3, rev1)
 	leaders := 0
 	for _, b := range beats {
