@@ -377,12 +377,14 @@ func (s *sharedState) eraseShared(ctx context.Context, customer string, eventIDs
 			return 0, 0, fmt.Errorf("purge shared point of %s: %w", id, err)
 		}
 	}
+	ws, err := liveWorkers(ctx, s.sh.Workers)
+	if err != nil {
+		return 0, 0, fmt.Errorf("list live workers: %w", err)
+	}
 	want := 0
-	if ws, err := liveWorkers(ctx, s.sh.Workers); err == nil {
-		for _, w := range ws {
-			if w.ID != s.id {
-				want++
-			}
+	for _, w := range ws {
+		if w.ID != s.id {
+			want++
 		}
 	}
 	if want == 0 {
