@@ -386,6 +386,9 @@ func (s *sharedState) replayFrom(ctx context.Context) error {
 			if err := s.p.storeReplicated(docs, vecs); err != nil {
 				return err
 			}
+			if err := s.dropDuplicates(ctx, docs); err != nil {
+				return err
+			}
 		}
 		if last > s.pointsSeq.Load() {
 			s.pointsSeq.Store(last)
@@ -417,6 +420,50 @@ func (p *pipeline) storeReplicated(docs []attune.Doc, vecs []attune.Vector) erro
 	p.since += len(docs)
 	p.saveSince()
 	p.dueRecluster()
+	return nil
+}
+
+// dropDuplicates removes from this shard the events of docs (other workers'
+// points) that this shard also holds: an event redelivered after a crash to
+// another worker was indexed twice. The worker whose point is the stream's
+// latest for the event keeps it; it is checked under the pipeline's lock, so
+// a batch of this worker committing the same event meanwhile cannot be lost.
+func (s *sharedState) dropDuplicates(ctx context.Context, docs []attune.Doc) error {
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.Event.ID
+	}
+	p := s.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	has, err := p.ix.Has(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("find doubly indexed events: %w", err)
+	}
+	var drop []string
+	for _, id := range ids {
+		if !has[id] {
+			continue
+		}
+		m, err := s.sh.Points.GetLastMsgForSubject(ctx, ingest.PointSubject(id))
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue
+			}
+			return fmt.Errorf("latest point of %s: %w", id, err)
+		}
+		if m.Header.Get(ingest.HeaderOrigin) != s.id {
+			drop = append(drop, id)
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	n, err := p.ix.DeleteEvents(ctx, drop)
+	if err != nil {
+		return err
+	}
+	s.log.Info("dropped events another worker indexed as well", "events", n)
 	return nil
 }
 

@@ -77,6 +77,20 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 	if err := e.drained(ctx, o.Timeout, 0, ws...); err != nil {
 		t.Fatal(err)
 	}
+	// The same events again under new message ids, as a crash after
+	// indexing and before the ack would redeliver them: a worker other
+	// than the first may index each; one shard must keep it.
+	again := make([]ingest.Record, 60)
+	for i := range again {
+		again[i] = recs[i*len(recs)/len(again)]
+		again[i].ID += "#again"
+	}
+	if _, err := e.publish(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.drained(ctx, o.Timeout, 0, ws...); err != nil {
+		t.Fatal(err)
+	}
 	points, err := e.js.Stream(ctx, ingest.PointsStream)
 	if err != nil {
 		t.Fatal(err)
