@@ -134,6 +134,26 @@ func (a *app) startShared(ctx context.Context, p *pipeline) (*sharedState, error
 		log:   a.log.With("stage", "shared", "worker", st.Worker),
 		lease: ingest.NewLease(sh.Lease, ingest.LeaseKey, st.Worker),
 	}
+	// Shared state newer than the server's (a NATS server started afresh)
+	// is forgotten: replay every point, take whatever model KV has.
+	info, err := sh.Points.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("points stream info: %w", err)
+	}
+	if info.State.LastSeq < st.PointsSeq {
+		a.log.Warn("the points stream is behind this worker's record; replaying it whole", "stream_last_seq", info.State.LastSeq, "recorded", st.PointsSeq)
+		st.PointsSeq = 0
+	}
+	kvRev := uint64(0)
+	if e, err := sh.Model.Get(ctx, ingest.ModelKey); err == nil {
+		kvRev = e.Revision()
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, fmt.Errorf("read shared model: %w", err)
+	}
+	if kvRev < st.ModelRev {
+		a.log.Warn("the shared model is behind this worker's record; taking the shared one", "kv_revision", kvRev, "recorded", st.ModelRev)
+		st.ModelRev = 0
+	}
 	s.pointsSeq.Store(st.PointsSeq)
 	s.modelRev.Store(st.ModelRev)
 	if err := s.saveState(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -463,4 +464,32 @@ func TestMergeResultsPagesAndAddsFacets(t *testing.T) {
 	if len(b2) == 0 {
 		t.Fatal("result does not encode")
 	}
+}
+
+// TestSharedStartForgetsStateAheadOfTheServer: a worker whose record of the
+// shared state is ahead of the NATS server (a server started afresh) replays
+// from the start and takes the server's model instead of waiting for points
+// and revisions that will never come; it keeps its worker id, takes the free
+// lease and reports a heartbeat. No Ollama: nothing is embedded.
+func TestSharedStartForgetsStateAheadOfTheServer(t *testing.T) {
+	a, p := feedApp(t, "cluster.shared=true", "cluster.shared_lease=1s")
+	ctx := context.Background()
+	if err := os.WriteFile(a.sharedPath(), []byte(`{"worker":"w-old","points_seq":500,"model_rev":7}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := a.startShared(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.id != "w-old" || s.pointsSeq.Load() != 0 || s.modelRev.Load() != 0 {
+		t.Errorf("worker %q, points seq %d, model revision %d; want w-old, 0, 0", s.id, s.pointsSeq.Load(), s.modelRev.Load())
+	}
+	st, err := loadSharedFile(a.sharedPath())
+	if err != nil || st.PointsSeq != 0 || st.ModelRev != 0 {
+		t.Errorf("state file %+v, %v", st, err)
+	}
+	waitFor(t, "the lease and a heartbeat", 10*time.Second, func() bool {
+		ws, err := liveWorkers(ctx, s.sh.Workers)
+		return err == nil && len(ws) == 1 && ws[0].ID == "w-old" && ws[0].Leader && s.leading()
+	})
 }
