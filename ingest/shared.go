@@ -19,6 +19,7 @@ const (
 	ModelBucket   = "ATTUNE_MODEL"   // key ModelKey: the current segment model
 	LeaseBucket   = "ATTUNE_LEASE"   // key LeaseKey: the worker that re-clusters
 	WorkersBucket = "ATTUNE_WORKERS" // key worker id: a heartbeat of each live worker
+	ErasedBucket  = "ATTUNE_ERASED"  // key token(customer): an erasure every worker applies, stopped ones at start
 	PointsStream  = "ATTUNE_POINTS"  // subject PointsPrefix+token(event id): one point per event
 	ModelKey      = "model"
 	LeaseKey      = "recluster"
@@ -48,7 +49,14 @@ type Shared struct {
 	Model   jetstream.KeyValue
 	Lease   jetstream.KeyValue
 	Workers jetstream.KeyValue
+	Erased  jetstream.KeyValue
 	Points  jetstream.Stream
+}
+
+// ErasedKey is the key of a customer's erasure in ErasedBucket (base64url,
+// so any customer id makes a valid key).
+func ErasedKey(customer string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(customer))
 }
 
 // EnsureShared creates or binds the shared buckets and the points stream. A
@@ -76,6 +84,12 @@ func EnsureShared(ctx context.Context, js jetstream.JetStream, ttl time.Duration
 		History: 1, TTL: ttl, Storage: jetstream.MemoryStorage,
 	}); err != nil {
 		return nil, fmt.Errorf("ensure bucket %s: %w", WorkersBucket, err)
+	}
+	if s.Erased, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: ErasedBucket, Description: "Attune: customer erasures, for workers that were stopped when they happened",
+		History: 1, Storage: jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("ensure bucket %s: %w", ErasedBucket, err)
 	}
 	if s.Points, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:              PointsStream,

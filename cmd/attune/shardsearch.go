@@ -3,6 +3,8 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -358,6 +360,7 @@ func nextInterval(t time.Time, interval string) time.Time {
 type shardEraseReq struct {
 	Customer string `json:"customer"`
 	From     string `json:"from"` // the asking worker, which erases itself
+	ID       string `json:"id"`   // the erasure (its tombstone's id)
 }
 
 type shardEraseReply struct {
@@ -372,6 +375,22 @@ type shardEraseReply struct {
 // every other live worker's store and shard. It returns the index documents
 // the others deleted and how many workers answered.
 func (s *sharedState) eraseShared(ctx context.Context, customer string, eventIDs []string) (docs, workers int, err error) {
+	nonce := make([]byte, 8)
+	_, _ = rand.Read(nonce)
+	ts := tombstone{ID: s.id + "-" + hex.EncodeToString(nonce), Customer: customer, At: time.Now().UTC()}
+	s.erasedMu.Lock()
+	s.erasedHere[ts.ID] = true // the caller erases here
+	s.erasedMu.Unlock()
+	// Last, a tombstone for the workers that are stopped now: they apply
+	// it when they start, before replaying anything. The live ones skip it
+	// (they erased on request, under the same id).
+	recordTombstone := func() error {
+		tb, _ := json.Marshal(ts)
+		if _, err := s.sh.Erased.Put(ctx, ingest.ErasedKey(customer), tb); err != nil {
+			return fmt.Errorf("record the erasure for stopped workers: %w", err)
+		}
+		return nil
+	}
 	for _, id := range eventIDs {
 		if err := s.sh.Points.Purge(ctx, jetstream.WithPurgeSubject(ingest.PointSubject(id))); err != nil {
 			return 0, 0, fmt.Errorf("purge shared point of %s: %w", id, err)
@@ -388,9 +407,9 @@ func (s *sharedState) eraseShared(ctx context.Context, customer string, eventIDs
 		}
 	}
 	if want == 0 {
-		return 0, 0, nil
+		return 0, 0, recordTombstone()
 	}
-	body, _ := json.Marshal(shardEraseReq{Customer: customer, From: s.id})
+	body, _ := json.Marshal(shardEraseReq{Customer: customer, From: s.id, ID: ts.ID})
 	inbox := s.nc.NewRespInbox()
 	replies := make(chan *nats.Msg, 64)
 	sub, err := s.nc.ChanSubscribe(inbox, replies)
@@ -425,7 +444,7 @@ func (s *sharedState) eraseShared(ctx context.Context, customer string, eventIDs
 			return docs, len(seen), ctx.Err()
 		}
 	}
-	return docs, len(seen), nil
+	return docs, len(seen), recordTombstone()
 }
 
 // serveShardErase erases a customer here for the worker that asked.
@@ -435,9 +454,13 @@ func (s *sharedState) serveShardErase(msg *nats.Msg) {
 	if err := json.Unmarshal(msg.Data, &req); err != nil || req.Customer == "" {
 		rep.Error = fmt.Sprintf("bad erase request %q", msg.Data)
 	} else if req.From != s.id {
+		s.erasedMu.Lock()
+		s.erasedHere[req.ID] = true
+		s.erasedMu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		rep.Events, rep.IndexDocs, rep.Error = s.eraseLocal(ctx, req.Customer)
 		cancel()
+		s.log.Info("customer erased at another worker's request", "customer", req.Customer, "events", rep.Events, "index_docs", rep.IndexDocs, "err", rep.Error)
 	}
 	b, _ := json.Marshal(rep)
 	if err := msg.Respond(b); err != nil {
@@ -481,6 +504,5 @@ func (s *sharedState) eraseLocal(ctx context.Context, customer string) (events, 
 			return fail(fmt.Errorf("erase exemplars from the index: %w", err))
 		}
 	}
-	s.log.Info("customer erased at another worker's request", "customer", customer, "events", events, "index_docs", docs)
 	return events, docs, ""
 }

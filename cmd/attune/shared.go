@@ -74,8 +74,13 @@ type sharedState struct {
 	// data_dir/shared-state.json, so a restart resumes.
 	pointsSeq atomic.Uint64
 	modelRev  atomic.Uint64
-	applyMu   sync.Mutex // one model applied at a time
-	stateMu   sync.Mutex // writes of the state file
+	erasedRev atomic.Uint64
+	// erasedHere are the erasures (ids) this worker already applied on
+	// request, so that their tombstone does not erase again.
+	erasedMu   sync.Mutex
+	erasedHere map[string]bool
+	applyMu    sync.Mutex // one model applied at a time
+	stateMu    sync.Mutex // writes of the state file
 
 	httpAddr string // reported in the heartbeat; guarded by leadMu
 	cancel   context.CancelFunc
@@ -87,6 +92,8 @@ type sharedFile struct {
 	Worker    string `json:"worker"`
 	PointsSeq uint64 `json:"points_seq"`
 	ModelRev  uint64 `json:"model_rev"`
+	// ErasedRev is the last ATTUNE_ERASED revision applied here.
+	ErasedRev uint64 `json:"erased_rev,omitempty"`
 }
 
 // workerBeat is a worker's heartbeat value in ATTUNE_WORKERS.
@@ -156,7 +163,14 @@ func (a *app) startShared(ctx context.Context, p *pipeline) (*sharedState, error
 	}
 	s.pointsSeq.Store(st.PointsSeq)
 	s.modelRev.Store(st.ModelRev)
+	s.erasedRev.Store(st.ErasedRev)
+	s.erasedHere = map[string]bool{}
 	if err := s.saveState(); err != nil {
+		return nil, err
+	}
+	// Erasures made while this worker was stopped, before any point is
+	// replayed: what the store holds of those customers predates them.
+	if err := s.applyErasures(ctx); err != nil {
 		return nil, err
 	}
 	p.shared = s
@@ -211,10 +225,14 @@ func (a *app) startShared(ctx context.Context, p *pipeline) (*sharedState, error
 		return nil, fmt.Errorf("serve shard erasure: %w", err)
 	}
 	a.onClose(func() { _ = ers.Unsubscribe() })
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		s.watchModel(bg)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.watchErasures(bg)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -257,7 +275,7 @@ func loadSharedFile(path string) (sharedFile, error) {
 func (s *sharedState) saveState() error {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
-	b, err := json.Marshal(sharedFile{Worker: s.id, PointsSeq: s.pointsSeq.Load(), ModelRev: s.modelRev.Load()})
+	b, err := json.Marshal(sharedFile{Worker: s.id, PointsSeq: s.pointsSeq.Load(), ModelRev: s.modelRev.Load(), ErasedRev: s.erasedRev.Load()})
 	if err != nil {
 		return err
 	}
@@ -783,4 +801,89 @@ func decodeVec32(b []byte) (attune.Vector, error) {
 		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return v, nil
+}
+
+// tombstone is a value of ATTUNE_ERASED.
+type tombstone struct {
+	ID       string    `json:"id"` // this erasure, unique
+	Customer string    `json:"customer"`
+	At       time.Time `json:"at"`
+}
+
+// applyErasures erases here every customer erased (ATTUNE_ERASED) after the
+// revision this worker applied last.
+func (s *sharedState) applyErasures(ctx context.Context) error {
+	lister, err := s.sh.Erased.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list erasures: %w", err)
+	}
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		e, err := s.sh.Erased.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read erasure: %w", err)
+		}
+		if err := s.applyTombstone(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyTombstone erases the customer of e unless this worker applied that
+// erasure already (on request, or an earlier revision).
+func (s *sharedState) applyTombstone(ctx context.Context, e jetstream.KeyValueEntry) error {
+	if e.Operation() != jetstream.KeyValuePut || e.Revision() <= s.erasedRev.Load() {
+		return nil
+	}
+	var ts tombstone
+	if err := json.Unmarshal(e.Value(), &ts); err != nil {
+		s.log.Error("skipping an unreadable erasure", "key", e.Key(), "err", err)
+		return nil
+	}
+	s.erasedMu.Lock()
+	done := s.erasedHere[ts.ID]
+	s.erasedMu.Unlock()
+	if !done {
+		events, docs, errText := s.eraseLocal(ctx, ts.Customer)
+		if errText != "" {
+			return fmt.Errorf("apply the erasure of %s: %s", ts.Customer, errText)
+		}
+		s.log.Info("applied an erasure made while this worker was away", "customer", ts.Customer, "erased_at", ts.At, "events", events, "index_docs", docs)
+	}
+	for cur := s.erasedRev.Load(); cur < e.Revision() && !s.erasedRev.CompareAndSwap(cur, e.Revision()); cur = s.erasedRev.Load() {
+	}
+	return s.saveState()
+}
+
+// watchErasures records (and, if not done on request, applies) each new
+// erasure until ctx ends.
+func (s *sharedState) watchErasures(ctx context.Context) {
+	for ctx.Err() == nil {
+		w, err := s.sh.Erased.WatchAll(ctx, jetstream.UpdatesOnly())
+		if err != nil {
+			s.log.Warn("watch erasures failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		for e := range w.Updates() {
+			if e == nil {
+				continue
+			}
+			if err := s.applyTombstone(ctx, e); err != nil && ctx.Err() == nil {
+				s.log.Error("applying an erasure failed", "err", err)
+			}
+		}
+		_ = w.Stop()
+	}
 }
