@@ -389,6 +389,14 @@ func (s *sharedState) replayFrom(ctx context.Context) error {
 		return err
 	}
 	for ctx.Err() == nil {
+		// The stream's last sequence before the fetch: when the fetch finds
+		// nothing, every point up to it has been seen, even if the last
+		// ones were purged (an erasure) and are never delivered.
+		info, err := s.sh.Points.Info(ctx)
+		if err != nil {
+			return err
+		}
+		lastBefore := info.State.LastSeq
 		batch, err := cons.Fetch(512, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			return err
@@ -396,7 +404,9 @@ func (s *sharedState) replayFrom(ctx context.Context) error {
 		var docs []attune.Doc
 		var vecs []attune.Vector
 		var last uint64
+		n := 0
 		for msg := range batch.Messages() {
+			n++
 			meta, err := msg.Metadata()
 			if err != nil {
 				return err
@@ -427,6 +437,9 @@ func (s *sharedState) replayFrom(ctx context.Context) error {
 			if err := s.dropDuplicates(ctx, docs); err != nil {
 				return err
 			}
+		}
+		if n == 0 {
+			last = lastBefore
 		}
 		if last > s.pointsSeq.Load() {
 			s.pointsSeq.Store(last)

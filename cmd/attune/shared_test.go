@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/attune-cx/attune"
 	"github.com/attune-cx/attune/cluster"
 	"github.com/attune-cx/attune/embed"
@@ -511,4 +514,41 @@ func TestSharedStartForgetsStateAheadOfTheServer(t *testing.T) {
 		ws, err := liveWorkers(ctx, s.sh.Workers)
 		return err == nil && len(ws) == 1 && ws[0].ID == "w-old" && ws[0].Leader && s.leading()
 	})
+}
+
+// TestSharedCatchUpPastPurgedPoints: when the newest points were purged (an
+// erasure), a starting worker still counts itself caught up instead of
+// waiting for a sequence that is never delivered.
+func TestSharedCatchUpPastPurgedPoints(t *testing.T) {
+	a, p := feedApp(t, "cluster.shared=true", "cluster.shared_lease=1s")
+	ctx := context.Background()
+	sh, err := ingest.EnsureShared(ctx, a.js, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Points of this worker (skipped on replay: nothing is stored), the
+	// last one then purged as an erasure does.
+	if err := os.WriteFile(a.sharedPath(), []byte(`{"worker":"w-me"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"e1", "e2", "e3"} {
+		msg := nats.NewMsg(ingest.PointSubject(id))
+		msg.Header.Set(ingest.HeaderOrigin, "w-me")
+		msg.Data = []byte(`{}`)
+		if _, err := a.js.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sh.Points.Purge(ctx, jetstream.WithPurgeSubject(ingest.PointSubject("e3"))); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	s, err := a.startShared(sctx, p)
+	if err != nil {
+		t.Fatalf("start with the last point purged: %v", err)
+	}
+	if got := s.pointsSeq.Load(); got != 3 {
+		t.Errorf("replayed up to %d, want 3", got)
+	}
 }
