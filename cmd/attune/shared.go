@@ -462,10 +462,23 @@ func (p *pipeline) storeReplicated(docs []attune.Doc, vecs []attune.Vector) erro
 		return fmt.Errorf("store %d shared points: %w", len(docs), err)
 	}
 	if p.model != nil {
+		var current []attune.Doc
 		for i := range docs {
-			seg := p.model.Assign(cluster.Point{Doc: docs[i], Vec: vecs[i], Customer: customers[cluster.CustomerOf(docs[i].Event)]})
+			c := customers[cluster.CustomerOf(docs[i].Event)]
+			seg := p.model.Assign(cluster.Point{Doc: docs[i], Vec: vecs[i], Customer: c})
 			docs[i].SegmentID, docs[i].SegmentName = seg.ID, seg.Name
 			p.count(docs[i])
+			// As feedBatch: an event older than its customer's latest does
+			// not say where the customer is now.
+			if docs[i].Event.TS.IsZero() || !c.Last.After(docs[i].Event.TS) {
+				current = append(current, docs[i])
+			}
+		}
+		// The worker that consumed them published their moves; record them
+		// here without publishing, so this worker's next moves start from
+		// where the customers are.
+		if _, err := p.store.Move(cluster.MembershipOf(current)); err != nil {
+			return fmt.Errorf("record shared memberships: %w", err)
 		}
 	}
 	p.since += len(docs)
