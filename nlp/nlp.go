@@ -165,11 +165,23 @@ func (a *Analyzer) score(text, lang string) attune.Sentiment {
 		l = attune.Positive
 	}
 	score := p[clsPos] - p[clsNeg]
-	if vs != nil {
+	if vs != nil && m.Blend > 0 {
 		score = m.Blend*vs.Compound + (1-m.Blend)*score
+		// The model decides the direction, VADER only grades it: a blend
+		// that crosses zero against the label is held at the label's side.
+		switch {
+		case l == attune.Positive && score < minPolar:
+			score = minPolar
+		case l == attune.Negative && score > -minPolar:
+			score = -minPolar
+		}
 	}
 	return attune.Sentiment{Score: score, Label: l}
 }
+
+// minPolar is the least score a blended positive text keeps (negative:
+// its opposite), so that the score's sign agrees with the label.
+const minPolar = 0.01
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence;
 // n <= 0 means no bound.
