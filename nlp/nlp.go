@@ -90,14 +90,15 @@ func (a *Analyzer) Analyze(text string) attune.Analysis {
 	if clean != "" {
 		sentences = a.segmenter.count(clean)
 	}
+	sentiment := a.score(forSentiment, lang)
 	return attune.Analysis{
 		Clean:     clean,
 		Sentences: sentences,
 		Tokens:    tokens,
 		Stems:     stems,
-		Sentiment: a.score(forSentiment, lang),
+		Sentiment: sentiment,
 		Language:  lang,
-		Aspects:   a.aspects(forSentiment, lang),
+		Aspects:   a.aspects(forSentiment, lang, &sentiment),
 	}
 }
 
@@ -106,7 +107,7 @@ func (a *Analyzer) Analyze(text string) attune.Analysis {
 // aspect set ([WithAspects]) or for text not in English.
 func (a *Analyzer) Aspects(text string) []attune.AspectSentiment {
 	text = sentimentText(truncate(text, a.maxBytes))
-	return a.aspects(text, DetectLanguage(dropHashes(text)))
+	return a.aspects(text, DetectLanguage(dropHashes(text)), nil)
 }
 
 // Sentiment scores the sentiment of text alone, as [Analyzer.Analyze] does,
