@@ -18,20 +18,42 @@ import (
 func proseTokens(text string, out []string) []string {
 	clean := proseSanitizer.Replace(text)
 	start := -1
+	plain := true // clean[start:i] is letters and digits only
 	for i, r := range clean {
 		if unicode.IsSpace(r) {
 			if start >= 0 {
-				out = append(out, proseSpans.split(clean[start:i])...)
+				out = appendSpan(out, clean[start:i], plain)
 				start = -1
 			}
-		} else if start < 0 {
-			start = i
+			continue
+		}
+		if start < 0 {
+			start, plain = i, true
+		}
+		if plain && !(r < utf8.RuneSelf && isASCIIAlnum(byte(r)) || r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))) {
+			plain = false
 		}
 	}
 	if start >= 0 {
-		out = append(out, proseSpans.split(clean[start:])...)
+		out = appendSpan(out, clean[start:], plain)
 	}
 	return out
+}
+
+// appendSpan appends the tokens of one whitespace-free span to out. A span
+// of letters and digits alone is its one token: prose peels only
+// punctuation, and the emoticons it keeps whole that have no punctuation
+// ("8D", "xD") are words to it anyway. Only the rest need splitting, and
+// the cache.
+func appendSpan(out []string, span string, plain bool) []string {
+	if plain {
+		return append(out, span)
+	}
+	return append(out, proseSpans.split(span)...)
+}
+
+func isASCIIAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // proseSanitizer is prose's: curly quotes and &rsquo; become ASCII.
