@@ -161,3 +161,28 @@ func TestAnalyzeAspectsMatchAspects(t *testing.T) {
 		t.Errorf("only %d aspects in %d texts: the comparison is too weak", seen, len(texts))
 	}
 }
+
+// TestSentenceCountFastPath checks that text without '.', '?' or '!',
+// which count takes for one sentence without asking Punkt, is one sentence
+// to Punkt too, on every corpus text and clause without them.
+func TestSentenceCountFastPath(t *testing.T) {
+	seg, err := newSegmenter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, text := range proseTestTexts(t) {
+		for _, in := range []string{Clean(text), text, strings.ReplaceAll(Clean(text), ".", " ")} {
+			if strings.ContainsAny(in, ".?!") {
+				continue
+			}
+			checked++
+			if got, want := seg.count(in), seg.countPunkt(in); got != want {
+				t.Errorf("count(%q) = %d, Punkt counts %d", in, got, want)
+			}
+		}
+	}
+	if checked < 10000 {
+		t.Errorf("only %d texts checked", checked)
+	}
+}
