@@ -16,11 +16,15 @@ import (
 // tokens depend on the span alone, so they are cached here across texts
 // (spans are mostly words, which recur), bounded as the stem cache is.
 func proseTokens(text string, out []string) []string {
-	clean := proseSanitizer.Replace(text)
+	clean := text
+	// Every pattern of the sanitizer starts with '&' or 0xE2 (U+201C–U+2019).
+	if strings.IndexByte(text, '&') >= 0 || strings.IndexByte(text, 0xE2) >= 0 {
+		clean = proseSanitizer.Replace(text)
+	}
 	start := -1
 	plain := true // clean[start:i] is letters and digits only
 	for i, r := range clean {
-		if unicode.IsSpace(r) {
+		if r < utf8.RuneSelf && (r == ' ' || '\t' <= r && r <= '\r') || r >= utf8.RuneSelf && unicode.IsSpace(r) {
 			if start >= 0 {
 				out = appendSpan(out, clean[start:i], plain)
 				start = -1
