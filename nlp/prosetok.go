@@ -8,7 +8,7 @@ import (
 )
 
 // The tokenizer below is adapted from github.com/jdkato/prose/v2
-// (tokenize/iterator.go), Copyright (c) 2017-2018 Joseph Kato, MIT License.
+// (tokenize.go, v2.0.0), Copyright (c) 2017-2018 Joseph Kato, MIT License.
 
 // proseTokens appends to out the tokens that the word tokenizer of
 // github.com/jdkato/prose/v2 (v2.0.0, iterTokenizer) gives for text, the
