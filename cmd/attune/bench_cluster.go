@@ -73,6 +73,16 @@ type benchClusterResult struct {
 		// SameKBootstrapARI fixes k to the full fit's, isolating how stable
 		// the partition is from how stable the choice of k is.
 		SameKBootstrapARI float64 `json:"same_k_bootstrap_ari"`
+		// ColdBootstrapARI is the mean ARI between independent fits of the
+		// resamples (no previous model, a seed each): how stable a first
+		// fit is. BootstrapARI is that of re-clusters: each resample is
+		// fitted with the previous resample's model as Fit's prev, as the
+		// worker re-clusters, starting from a first fit of resample 0.
+		ColdBootstrapARI float64   `json:"cold_bootstrap_ari"`
+		ColdPairARIs     []float64 `json:"cold_pair_aris"`
+		ColdKs           []int     `json:"cold_ks"`
+		// FirstFitK is k of the first fit the re-clusters start from.
+		FirstFitK int `json:"first_fit_k"`
 	} `json:"stability"`
 	Fusion            fusionResult    `json:"fusion"`
 	Recluster100k     reclusterResult `json:"recluster_100k"`
@@ -452,47 +462,75 @@ func (b *clusterBench) stability(res *benchClusterResult, tweets []labeledPoint)
 	if err != nil {
 		return err
 	}
+	resample := func(i int) []cluster.Point {
+		rng := rand.New(rand.NewPCG(uint64(b.ccfg.Seed), uint64(100+i)))
+		boot := make([]cluster.Point, len(all))
+		for j := range boot {
+			boot[j] = all[rng.IntN(len(all))]
+		}
+		return boot
+	}
+	meanARI := func(labelings [][]string) (float64, []float64) {
+		var aris []float64
+		var sum float64
+		for i := range labelings {
+			for j := i + 1; j < len(labelings); j++ {
+				a := cluster.ARI(labelings[i], labelings[j])
+				aris = append(aris, a)
+				sum += a
+			}
+		}
+		return sum / float64(len(aris)), aris
+	}
+	// Independent fits: a first fit's stability, with its own k and at
+	// the full fit's k.
 	for _, sameK := range []bool{false, true} {
 		var labelings [][]string
 		for i := range resamples {
-			rng := rand.New(rand.NewPCG(uint64(b.ccfg.Seed), uint64(100+i)))
-			boot := make([]cluster.Point, len(all))
-			for j := range boot {
-				boot[j] = all[rng.IntN(len(all))]
-			}
 			cfg := b.ccfg
 			cfg.Seed = b.ccfg.Seed + int64(i) + 1
 			if sameK {
 				cfg.K = full.K()
 			}
-			b.log("stability: bootstrap fit", "resample", i+1, "same_k", sameK)
-			m, _, err := timedFit(b.ctx, boot, cfg, nil)
+			b.log("stability: independent bootstrap fit", "resample", i+1, "same_k", sameK)
+			m, _, err := timedFit(b.ctx, resample(i), cfg, nil)
 			if err != nil {
 				return err
 			}
 			if !sameK {
-				r.BootstrapKs = append(r.BootstrapKs, m.K())
+				r.ColdKs = append(r.ColdKs, m.K())
 			}
 			labelings = append(labelings, assignIDs(m, all))
 		}
-		var sum float64
-		n := 0
-		for i := range labelings {
-			for j := i + 1; j < len(labelings); j++ {
-				a := cluster.ARI(labelings[i], labelings[j])
-				if !sameK {
-					r.PairARIs = append(r.PairARIs, a)
-				}
-				sum += a
-				n++
-			}
-		}
 		if sameK {
-			r.SameKBootstrapARI = sum / float64(n)
+			r.SameKBootstrapARI, _ = meanARI(labelings)
 		} else {
-			r.BootstrapARI = sum / float64(n)
+			r.ColdBootstrapARI, r.ColdPairARIs = meanARI(labelings)
 		}
 	}
+	// Re-clusters: a first fit on another resample, then each resample
+	// re-clustered with the model before it as prev, each with a seed of
+	// its own. Labelings are compared by assignment of the original
+	// tweets, never by segment id, so keeping ids earns nothing here.
+	prev, _, err := timedFit(b.ctx, resample(resamples), b.ccfg, nil)
+	if err != nil {
+		return err
+	}
+	r.FirstFitK = prev.K()
+	var labelings [][]string
+	for i := range resamples {
+		cfg := b.ccfg
+		cfg.Seed = b.ccfg.Seed + int64(i) + 1
+		b.log("stability: bootstrap re-cluster", "resample", i+1)
+		m, _, err := timedFit(b.ctx, resample(i), cfg, prev)
+		if err != nil {
+			return err
+		}
+		r.BootstrapKs = append(r.BootstrapKs, m.K())
+		labelings = append(labelings, assignIDs(m, all))
+		prev = m
+	}
+	r.BootstrapARI, r.PairARIs = meanARI(labelings)
 	// 10% new events: fit on 10/11 of the tweets, then on all of them with
 	// the first model as the previous one.
 	rng := rand.New(rand.NewPCG(uint64(b.ccfg.Seed), 200))
@@ -502,7 +540,7 @@ func (b *clusterBench) stability(res *benchClusterResult, tweets []labeledPoint)
 		old = append(old, all[i])
 	}
 	b.log("stability: re-cluster after 10% new events")
-	prev, _, err := timedFit(b.ctx, old, b.ccfg, nil)
+	prev, _, err = timedFit(b.ctx, old, b.ccfg, nil)
 	if err != nil {
 		return err
 	}
@@ -803,8 +841,8 @@ func printClusterBench(w io.Writer, r *benchClusterResult) {
 		fmt.Fprintf(w, "  %-8s k=%-3d NMI %.3f  ARI %.3f  acc %.3f  %.1fs\n", row.name, row.s.K, row.s.NMI, row.s.ARI, row.s.Acc, row.s.Seconds)
 	}
 	st := r.Stability
-	fmt.Fprintf(w, "stability: bootstrap ARI %.3f (k %v; same k: %.3f), ids kept after +10%% events %.0f%% (k %d→%d)\n",
-		st.BootstrapARI, st.BootstrapKs, st.SameKBootstrapARI, 100*st.IDsKept, st.KBefore, st.KAfter)
+	fmt.Fprintf(w, "stability: bootstrap ARI of re-clusters %.3f (k %d then %v); of independent fits %.3f (k %v; same k: %.3f), ids kept after +10%% events %.0f%% (k %d→%d)\n",
+		st.BootstrapARI, st.FirstFitK, st.BootstrapKs, st.ColdBootstrapARI, st.ColdKs, st.SameKBootstrapARI, 100*st.IDsKept, st.KBefore, st.KAfter)
 	fu := r.Fusion
 	fmt.Fprintf(w, "fusion (olist, %d reviews with text; late: %.1f%% of all reviews, %.1f%% of those with text)\n",
 		fu.Reviews, 100*fu.LateSharePopulation, 100*fu.LateShareReviewsWithText)
