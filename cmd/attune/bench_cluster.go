@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,10 @@ type clusterScore struct {
 	Acc     float64 `json:"acc,omitempty"`
 	Seconds float64 `json:"seconds"`
 	K       int     `json:"k,omitempty"`
+	// CPUSeconds is the process CPU time of the fit (user + system, all
+	// threads): unlike Seconds it does not grow when other work shares
+	// the machine.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 }
 
 // benchClusterResult is the JSON `attune bench cluster --json` prints; the
@@ -331,9 +336,26 @@ func score(labels []string, truth []string, secs float64, k int) clusterScore {
 }
 
 func timedFit(ctx context.Context, pts []cluster.Point, cfg cluster.Config, prev *cluster.Model) (*cluster.Model, float64, error) {
+	m, secs, _, err := timedFitCPU(ctx, pts, cfg, prev)
+	return m, secs, err
+}
+
+// timedFitCPU is timedFit that also returns the CPU time the process spent
+// in the fit.
+func timedFitCPU(ctx context.Context, pts []cluster.Point, cfg cluster.Config, prev *cluster.Model) (*cluster.Model, float64, float64, error) {
+	c := cpuSeconds()
 	t := time.Now()
 	m, err := cluster.Fit(ctx, pts, cfg, prev)
-	return m, time.Since(t).Seconds(), err
+	return m, time.Since(t).Seconds(), cpuSeconds() - c, err
+}
+
+// cpuSeconds is the user and system time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func (b *clusterBench) airline(res *benchClusterResult, tweets []labeledPoint) error {
@@ -350,25 +372,28 @@ func (b *clusterBench) airline(res *benchClusterResult, tweets []labeledPoint) e
 	r.Reasons = len(uniq(truth))
 	pts := points(neg)
 	b.log("airline negative: fitting", "points", len(pts))
-	m, secs, err := timedFit(b.ctx, pts, b.ccfg, nil)
+	m, secs, cpu, err := timedFitCPU(b.ctx, pts, b.ccfg, nil)
 	if err != nil {
 		return err
 	}
 	r.Attune = score(assignIDs(m, pts), truth, secs, m.K())
+	r.Attune.CPUSeconds = cpu
 	r.KScores = m.KScores
 	fixed := b.ccfg
 	fixed.K = m.K()
-	mf, secs, err := timedFit(b.ctx, pts, fixed, nil)
+	mf, secs, cpu, err := timedFitCPU(b.ctx, pts, fixed, nil)
 	if err != nil {
 		return err
 	}
 	r.AttuneFixedK = score(assignIDs(mf, pts), truth, secs, mf.K())
+	r.AttuneFixedK.CPUSeconds = cpu
 	fixed.Algorithm = cluster.AlgorithmMiniBatch
-	mm, secs, err := timedFit(b.ctx, pts, fixed, nil)
+	mm, secs, cpu, err := timedFitCPU(b.ctx, pts, fixed, nil)
 	if err != nil {
 		return err
 	}
 	r.AttuneMiniBatch = score(assignIDs(mm, pts), truth, secs, mm.K())
+	r.AttuneMiniBatch.CPUSeconds = cpu
 
 	x := make([][]float64, len(pts))
 	for i, p := range pts {
@@ -384,7 +409,9 @@ func (b *clusterBench) airline(res *benchClusterResult, tweets []labeledPoint) e
 	}
 	r.SklearnVersion = ver
 	r.SklearnKMeans = score(itoa(km.Labels), truth, km.Seconds, m.K())
+	r.SklearnKMeans.CPUSeconds = km.CPUSeconds
 	r.SklearnMiniBatch = score(itoa(mb.Labels), truth, mb.Seconds, m.K())
+	r.SklearnMiniBatch.CPUSeconds = mb.CPUSeconds
 
 	all := points(tweets)
 	ma, secs, err := timedFit(b.ctx, all, b.ccfg, nil)
@@ -816,14 +843,14 @@ func currentRSSMiB() float64 {
 func printClusterBench(w io.Writer, r *benchClusterResult) {
 	an := r.AirlineNegative
 	fmt.Fprintf(w, "airline negative tweets (%d, %d reasons, %d-d fused features)\n", an.Points, an.Reasons, an.Dims)
-	fmt.Fprintf(w, "  %-26s %3s %7s %7s %8s\n", "", "k", "NMI", "ARI", "seconds")
+	fmt.Fprintf(w, "  %-26s %3s %7s %7s %8s %8s\n", "", "k", "NMI", "ARI", "seconds", "cpu s")
 	for _, row := range []struct {
 		name string
 		s    clusterScore
 	}{{"attune (auto k)", an.Attune}, {"attune (same k)", an.AttuneFixedK}, {"attune mini-batch (same k)", an.AttuneMiniBatch},
 		{"sklearn KMeans " + an.SklearnVersion, an.SklearnKMeans}, {"sklearn MiniBatchKMeans", an.SklearnMiniBatch},
 		{"attune, all tweets fitted", an.AllTweets}} {
-		fmt.Fprintf(w, "  %-26s %3d %7.3f %7.3f %8.2f\n", row.name, row.s.K, row.s.NMI, row.s.ARI, row.s.Seconds)
+		fmt.Fprintf(w, "  %-26s %3d %7.3f %7.3f %8.2f %8.2f\n", row.name, row.s.K, row.s.NMI, row.s.ARI, row.s.Seconds, row.s.CPUSeconds)
 	}
 	fmt.Fprintf(w, "  PCA keeps %.0f%% of the embedding's variance\n", 100*an.PCAExplained)
 	for _, row := range []struct {
