@@ -208,16 +208,17 @@ func (m *Model) validate() error {
 //
 // prev, the previous model, may be nil. Given one (k-means, same embedding
 // dimension), Fit re-clusters rather than starts over: the automatic k stays
-// prev's unless another k's silhouette is clearly higher (see clearlyBetter),
-// and the previous segments, carried into the new space as the means of the
-// points prev assigns to each, are one more k-means start that wins unless a
-// fresh seeding's inertia is lower by more than warmInertiaMargin. Independent
-// fits of bootstrap resamples of the airline tweets agree with an ARI of
-// 0.60; re-clusters of them with this, 0.84 (attune bench cluster).
+// prev's unless another k's silhouette is clearly higher (see
+// clearlyBetter), and, with AlgorithmKMeans, the previous segments, carried
+// into the new space as the means of the points prev assigns to each, are
+// one more k-means start that wins unless a fresh seeding's inertia is lower
+// by more than warmInertiaMargin. Independent fits of bootstrap resamples of
+// the airline tweets agree with an ARI of 0.58; re-clusters of them, each
+// given the one before as prev, 0.91 (attune bench cluster).
 //
-// A new segment whose centroid clearly
-// matches a previous one (see clearMatch; matched greedily, nearest first,
-// one-to-one) takes over its id and name, so ids survive re-clustering.
+// A new segment whose centroid clearly matches a previous one (see
+// clearMatch; matched one-to-one by the Hungarian algorithm, see
+// matchPrevious) takes over its id and name, so ids survive re-clustering.
 // Comparison happens in prev's space, so a change of scaling between fits does
 // not break it; a prev of another embedding dimension is ignored. Unmatched
 // segments get fresh ids that were never used before.
@@ -561,10 +562,12 @@ func (m *Model) fitKMeans(ctx context.Context, x *matrix, warm *matrix) ([][]int
 	if err != nil {
 		return nil, nil, fmt.Errorf("k-means with k=%d: %w", k, err)
 	}
-	if warm != nil && warm.n == k {
+	if warm != nil && warm.n == k && cfg.Algorithm == AlgorithmKMeans {
 		// Re-cluster: the previous segments, carried into this fit's space,
 		// are one more start; it wins unless a fresh seeding is clearly
 		// better, so that segments do not jump between near-equal optima.
+		// (Mini-batch is chosen to avoid exact Lloyd passes over all
+		// points, so it does not take this start.)
 		wr, err := lloyd(ctx, x, rowNorms(x), warm, cfg.MaxIter)
 		if err != nil {
 			return nil, nil, fmt.Errorf("k-means with k=%d from the previous segments: %w", k, err)
