@@ -256,7 +256,7 @@ func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, err
 		if byCluster, dist, err = m.fitDensity(ctx, x); err != nil {
 			return nil, err
 		}
-	} else if byCluster, dist, err = m.fitKMeans(ctx, x, warmStart(pts, x, prev)); err != nil {
+	} else if byCluster, dist, err = m.fitKMeans(ctx, x, pts, prev); err != nil {
 		return nil, err
 	}
 	groups := make([][]attune.Doc, len(byCluster))
@@ -534,18 +534,24 @@ const minExemplarStems = 4
 // fitKMeans runs the configured k-means on x, sets the model's centroids,
 // KScores and Inertia, and returns the members of each cluster (largest
 // first) and each point's squared distance to its centroid.
-func (m *Model) fitKMeans(ctx context.Context, x *matrix, warm *matrix) ([][]int, []float64, error) {
+func (m *Model) fitKMeans(ctx context.Context, x *matrix, pts []Point, prev *Model) ([][]int, []float64, error) {
 	cfg := m.Config
+	var warm *matrix
+	prevK := 0
+	if canWarm(pts, x, prev) {
+		prevK = prev.K()
+		if cfg.Algorithm == AlgorithmKMeans {
+			if warm = warmStart(pts, x, prev); warm != nil {
+				prevK = warm.n
+			}
+		}
+	}
 	k := min(cfg.K, x.n)
 	if cfg.K == 0 {
 		hi := min(cfg.KMax, min(x.n, cfg.SampleSize)-1)
 		if hi < cfg.KMin {
 			k = 1
 		} else {
-			prevK := 0
-			if warm != nil {
-				prevK = warm.n
-			}
 			var err error
 			if k, m.KScores, err = chooseK(ctx, x, cfg.KMin, hi, cfg, prevK); err != nil {
 				return nil, nil, fmt.Errorf("choose k: %w", err)
@@ -562,7 +568,7 @@ func (m *Model) fitKMeans(ctx context.Context, x *matrix, warm *matrix) ([][]int
 	if err != nil {
 		return nil, nil, fmt.Errorf("k-means with k=%d: %w", k, err)
 	}
-	if warm != nil && warm.n == k && cfg.Algorithm == AlgorithmKMeans {
+	if warm != nil && warm.n == k {
 		// Re-cluster: the previous segments, carried into this fit's space,
 		// are one more start; it wins unless a fresh seeding is clearly
 		// better, so that segments do not jump between near-equal optima.
@@ -599,19 +605,26 @@ func (m *Model) fitKMeans(ctx context.Context, x *matrix, warm *matrix) ([][]int
 // k-means++ fit must be than that of the fit started from the previous
 // segments for a re-cluster to take it. Fresh seedings of the same data land
 // in different local optima whose inertias differ by a fraction of a
-// percent while their partitions agree only moderately (bootstrap ARI about
-// 0.7 at equal k on the airline tweets): without a margin every re-cluster
+// percent while their partitions agree only moderately (bootstrap ARI
+// 0.6–0.7 at equal k on the airline tweets): without a margin every re-cluster
 // would reshuffle segments for no real gain.
 const warmInertiaMargin = 0.01
+
+// canWarm reports whether prev can start a re-cluster of pts: a k-means
+// model (a density model's outliers belong to no segment) of the same
+// embedding dimension.
+func canWarm(pts []Point, x *matrix, prev *Model) bool {
+	return prev != nil && prev.Density == nil && prev.K() > 0 && len(pts) == x.n && len(pts) > 0 &&
+		prev.Dim == len(pts[0].Vec) && prev.validate() == nil
+}
 
 // warmStart carries prev's segments into the space of x, the fused vectors
 // of pts under the new fit's scaling: row j is the mean of the points prev
 // assigns to its j-th segment. Segments prev assigns no point to are left
-// out. It returns nil when prev cannot serve: none, a density model (its
-// outliers belong to no segment), another embedding dimension, or a model
-// that places none of the points.
+// out. It returns nil when prev cannot serve (see canWarm) or places none
+// of the points.
 func warmStart(pts []Point, x *matrix, prev *Model) *matrix {
-	if prev == nil || prev.Density != nil || prev.K() == 0 || len(pts) != x.n || prev.Dim != len(pts[0].Vec) || prev.validate() != nil {
+	if !canWarm(pts, x, prev) {
 		return nil
 	}
 	labels := make([]int, len(pts))
