@@ -133,7 +133,13 @@ type reclusterResult struct {
 	FixedKSeconds float64 `json:"fixed_k_seconds"`
 	// MiniBatchSeconds fits the same k with mini-batch k-means; its
 	// inertia relative to exact k-means' says what the speed costs.
-	MiniBatchSeconds      float64 `json:"minibatch_seconds"`
+	MiniBatchSeconds float64 `json:"minibatch_seconds"`
+	// CPUSeconds is the process CPU time of the first fit; WithPrev* are
+	// those of re-clustering the same events with it as the previous model
+	// (and another seed), as the worker's re-clusters do.
+	CPUSeconds            float64 `json:"cpu_seconds"`
+	WithPrevSeconds       float64 `json:"with_prev_seconds"`
+	WithPrevCPUSeconds    float64 `json:"with_prev_cpu_seconds"`
 	MiniBatchInertiaRatio float64 `json:"minibatch_inertia_ratio"`
 	MiniBatchARIVsExact   float64 `json:"minibatch_ari_vs_exact"`
 }
@@ -800,13 +806,18 @@ func recluster100kChild(ctx context.Context, w io.Writer, datasets string, an *n
 	}
 	tweets = nil
 	out := reclusterResult{Events: n, RSSBeforeMB: currentRSSMiB()}
-	m, secs, err := timedFit(ctx, pts, cfg, nil)
+	m, secs, cpu, err := timedFitCPU(ctx, pts, cfg, nil)
 	if err != nil {
 		return err
 	}
-	out.Seconds, out.K = secs, m.K()
+	out.Seconds, out.CPUSeconds, out.K = secs, cpu, m.K()
 	// The peak of this one re-cluster, before the comparison fits below.
 	out.PeakRSSMB = peakRSSMiB()
+	again := cfg
+	again.Seed++
+	if _, out.WithPrevSeconds, out.WithPrevCPUSeconds, err = timedFitCPU(ctx, pts, again, m); err != nil {
+		return err
+	}
 	fixed := cfg
 	fixed.K = m.K()
 	exact, secs, err := timedFit(ctx, pts, fixed, nil)
