@@ -457,7 +457,7 @@ const (
 // returns the k with the highest mean silhouette (the smaller k on a tie),
 // with every score. With prevK > 0 (a re-cluster) it returns prevK instead
 // when that was a candidate and the best k's silhouette is not clearly
-// higher (see keepK).
+// higher (see clearlyBetter).
 func chooseK(ctx context.Context, x *matrix, lo, hi int, cfg Config, prevK int) (int, []KScore, error) {
 	s := x
 	if x.n > cfg.SampleSize {
