@@ -54,8 +54,9 @@ type Config struct {
 	SampleSize int `yaml:"sample_size" json:"sample_size"`
 	// MaxIter bounds the Lloyd iterations of each k-means run. Default 50.
 	MaxIter int `yaml:"max_iter" json:"max_iter"`
-	// Inits is how many k-means++ seedings each k-means run tries, keeping
-	// the one with the lowest inertia. Default 3.
+	// Inits is how many k-means++ seedings the final k-means tries, keeping
+	// the one with the lowest inertia. Default 3. (The candidate fits that
+	// choose k are one seeding each; see chooseKInits.)
 	Inits int `yaml:"inits" json:"inits"`
 	// Seed makes Fit deterministic: the same points, config and seed give
 	// the same model.
