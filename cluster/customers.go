@@ -1,13 +1,16 @@
 package cluster
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"time"
 
 	"github.com/attune-cx/attune"
+	bolt "go.etcd.io/bbolt"
 )
 
 // RecencyWeight is the weight of an event written age before its customer's
@@ -154,4 +157,91 @@ func heaviest(w map[attune.Label]float64) attune.Label {
 		}
 	}
 	return best
+}
+
+// CustomerMemberships decides at customer level the segment of each
+// customer in ms under m, when cfg.Membership is MembershipCustomer: a
+// customer with more than one stored event goes to the segment of the
+// recency-weighted aggregate of all their events (CustomerPoints with
+// cfg.CustomerHalfLife), so one stray message does not move a customer whose
+// history says otherwise. A customer with one event keeps that event's
+// segment, which is the same thing. Under a density model the aggregate may
+// fall outside every segment, and the customer then has none. A customer
+// whose events m cannot place (vectors of another dimension, say, during a
+// model switch) keeps the segment ms gives. ms is changed in place and
+// returned; it reads the store in one transaction.
+func (s *Store) CustomerMemberships(ms []Membership, m *Model, cfg Config) ([]Membership, error) {
+	if m == nil || cfg.Membership != MembershipCustomer {
+		return ms, nil
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for i, mb := range ms {
+			if mb.Customer == "" {
+				continue
+			}
+			pts, err := customerEvents(tx, mb.Customer)
+			if err != nil {
+				return err
+			}
+			if len(pts) < 2 {
+				continue
+			}
+			cps, err := CustomerPoints(pts, cfg.CustomerHalfLife)
+			if err != nil || len(cps) != 1 {
+				continue // unplaceable: the latest event's segment stands
+			}
+			if _, _, err := m.nearest(cps[0]); err != nil {
+				continue
+			}
+			ms[i].Segment = m.Assign(cps[0]).ID
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("customer memberships: %w", err)
+	}
+	return ms, nil
+}
+
+// CustomerEvents returns the stored events of customer cid with their
+// vectors and the customer's features, in event id order.
+func (s *Store) CustomerEvents(cid string) ([]Point, error) {
+	var pts []Point
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		pts, err = customerEvents(tx, cid)
+		return err
+	})
+	return pts, err
+}
+
+func customerEvents(tx *bolt.Tx, cid string) ([]Point, error) {
+	prefix := custPrefix(cid)
+	docsB, vecsB := tx.Bucket(bucketDocs), tx.Bucket(bucketVecs)
+	var cust attune.Customer
+	if raw := tx.Bucket(bucketCustomers).Get([]byte(cid)); raw != nil {
+		if err := json.Unmarshal(raw, &cust); err != nil {
+			return nil, fmt.Errorf("decode customer %s: %w", cid, err)
+		}
+	}
+	var pts []Point
+	c := tx.Bucket(bucketByCust).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		id := k[len(prefix):]
+		raw := docsB.Get(id)
+		if raw == nil {
+			continue
+		}
+		p := Point{Customer: cust}
+		if err := json.Unmarshal(raw, &p.Doc); err != nil {
+			return nil, fmt.Errorf("decode event %s: %w", id, err)
+		}
+		vec, err := decodeVec(vecsB.Get(id))
+		if err != nil {
+			return nil, fmt.Errorf("decode vector of event %s: %w", id, err)
+		}
+		p.Vec = vec
+		pts = append(pts, p)
+	}
+	return pts, nil
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -223,4 +224,76 @@ func TestRecencyWeight(t *testing.T) {
 			t.Errorf("RecencyWeight(%v, %v) = %v, want %v", tt.age, tt.half, got, tt.want)
 		}
 	}
+}
+
+// TestCustomerMemberships stores the airline tweets, fits segments on the
+// events, and checks that a customer with several tweets is placed by the
+// recency-weighted aggregate of all of them, read back from the store, while
+// "latest" membership and one-tweet customers keep their latest tweet's
+// segment.
+func TestCustomerMemberships(t *testing.T) {
+	pts := tweetPoints(t)[:5000]
+	s := openStore(t, filepath.Join(t.TempDir(), "attune.db"))
+	m, err := Fit(context.Background(), pts, Config{K: 10, Seed: 1, PCADims: 32}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := make([]attune.Doc, len(pts))
+	vecs := make([]attune.Vector, len(pts))
+	for i, p := range pts {
+		docs[i], vecs[i] = p.Doc, p.Vec
+		docs[i].SegmentID = m.Assign(p).ID
+	}
+	if _, err := s.Put(docs, vecs); err != nil {
+		t.Fatal(err)
+	}
+	latest := MembershipOf(docs)
+
+	kept, err := s.CustomerMemberships(slices.Clone(latest), m, Config{Membership: MembershipLatest}.WithDefaults())
+	if err != nil || !slices.Equal(kept, latest) {
+		t.Fatalf("membership latest changed memberships (err %v)", err)
+	}
+
+	cfg := Config{}.WithDefaults()
+	got, err := s.CustomerMemberships(slices.Clone(latest), m, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byCust := map[string][]Point{}
+	for _, p := range pts {
+		byCust[p.Doc.Event.CustomerID] = append(byCust[p.Doc.Event.CustomerID], p)
+	}
+	multi, moved := 0, 0
+	for i, mb := range got {
+		evs := byCust[mb.Customer]
+		want := latest[i].Segment
+		if len(evs) > 1 {
+			multi++
+			c, _, err := s.Customer(mb.Customer) // the features the store keeps
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs = slices.Clone(evs)
+			for j := range evs {
+				evs[j].Customer = c
+			}
+			cps, err := CustomerPoints(evs, cfg.CustomerHalfLife)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = m.Assign(cps[0]).ID
+		}
+		if mb.Segment != want || mb.Customer != latest[i].Customer || mb.EventID != latest[i].EventID {
+			t.Fatalf("customer %s (%d tweets): got %+v, want segment %s", mb.Customer, len(evs), mb, want)
+		}
+		if mb.Segment != latest[i].Segment {
+			moved++
+		}
+	}
+	// Customers who tweet about several things are not where their last
+	// tweet alone puts them; if none moved, the aggregate is not in use.
+	if multi < 100 || moved == 0 {
+		t.Fatalf("%d customers with several tweets, %d placed elsewhere than their latest tweet", multi, moved)
+	}
+	t.Logf("%d customers, %d with several tweets, %d placed by their history elsewhere than their latest tweet", len(got), multi, moved)
 }

@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/attune-cx/attune/cluster"
 	"github.com/attune-cx/attune/ingest"
 	"github.com/attune-cx/attune/nlp"
 
@@ -117,8 +118,11 @@ type ClusterConfig struct {
 	Attributes      []string      `yaml:"attributes"`
 	MonetaryAttr    string        `yaml:"monetary_attr"`
 	EngagementAttrs []string      `yaml:"engagement_attrs"`
-	Drift           DriftConfig   `yaml:"drift"`
-	Feed            FeedConfig    `yaml:"feed"`
+	// Membership and CustomerHalfLife: see cluster.Config.
+	Membership       string        `yaml:"membership"`
+	CustomerHalfLife time.Duration `yaml:"customer_half_life"`
+	Drift            DriftConfig   `yaml:"drift"`
+	Feed             FeedConfig    `yaml:"feed"`
 }
 
 // DriftConfig is cluster.drift: how segment volume and sentiment spikes are
@@ -241,6 +245,9 @@ func (c *Config) Validate() error {
 	check(c.Cluster.Drift.Window > 0 && c.Cluster.Drift.Trailing >= 3 && c.Cluster.Drift.Sigma > 0 && c.Cluster.Drift.MinEvents >= 1,
 		"cluster.drift: window must be > 0, trailing >= 3, sigma > 0, min_events >= 1")
 	check(c.Cluster.Feed.Stream != "" && c.Cluster.Feed.MaxAge >= 0, "cluster.feed: stream must be set and max_age >= 0")
+	check(c.Cluster.Membership == "" || c.Cluster.Membership == cluster.MembershipCustomer || c.Cluster.Membership == cluster.MembershipLatest,
+		"cluster.membership %q: want customer or latest", c.Cluster.Membership)
+	check(c.Cluster.CustomerHalfLife >= 0, "cluster.customer_half_life must be > 0")
 	check(c.Cluster.Weights.Embedding >= 0 && c.Cluster.Weights.Sentiment >= 0 && c.Cluster.Weights.Behavior >= 0, "cluster.weights must be >= 0")
 	check(c.HTTP.MaxPageSize > 0 && c.HTTP.MaxPageSize <= 1000, "http.max_page_size must be in 1..1000")
 	check(c.HTTP.MaxQueryBytes > 0 && c.HTTP.MaxQueryBytes <= 1024, "http.max_query_bytes must be in 1..1024")
