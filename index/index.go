@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -56,6 +57,9 @@ type Index struct {
 	// read. ReplaceSegments replaces it.
 	segNamesMu sync.Mutex
 	segNames   map[string]string
+	// allFacetsCounted counts searches whose facets countAllFacets counted
+	// (tests check that the fast path is taken).
+	allFacetsCounted atomic.Int64
 
 	// beforeBatch, if set, runs in the batch goroutine right before the Bleve
 	// batch is applied. Tests use it to hold a write in flight.

@@ -33,6 +33,12 @@ var eventFields = []string{
 // does a Text with bad query-string syntax. Ties of the sort are broken by
 // event id, so pages are stable while the index does not change.
 func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
+	return ix.search(ctx, q, true)
+}
+
+// search is Search; allFacets false makes Bleve count the facets of a
+// query over every event too (tests compare both ways).
+func (ix *Index) search(ctx context.Context, q Query, allFacets bool) (*Result, error) {
 	if err := ix.readable(); err != nil {
 		return nil, err
 	}
@@ -65,7 +71,29 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		return nil, err
 	}
 
+	// Facets over every event are counted from the postings (see
+	// countAllFacets), in a snapshot taken right after the search's. If a
+	// write landed in between, the event counts differ and Bleve counts
+	// them in a second search after all; a write that replaced events
+	// without changing their number may be counted, as in any later search.
+	var facetReqs bleve.FacetsRequest
+	if allFacets && len(req.Facets) > 0 && q.selectsAllEvents(hasText) {
+		facetReqs, req.Facets = req.Facets, nil
+	}
 	sr, err := ix.bleve.SearchInContext(ctx, req)
+	if err == nil && facetReqs != nil {
+		fr, events, ok, ferr := ix.countAllFacets(facetReqs)
+		switch {
+		case ferr != nil:
+			err = ferr
+		case ok && events == sr.Total:
+			sr.Facets = fr
+			ix.allFacetsCounted.Add(1)
+		default:
+			req.Facets = facetReqs
+			sr, err = ix.bleve.SearchInContext(ctx, req)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -1,0 +1,230 @@
+package index
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
+
+	"github.com/attune-cx/attune"
+)
+
+// checkAllFacets runs every facet over all events both ways, counted from the
+// postings (Search) and by Bleve's facet builders (search with allFacets
+// false), at several facet sizes, and fails on any difference. It returns
+// the fast-path result at MaxFacetSize.
+func checkAllFacets(t *testing.T, ix *Index, stage string) *Result {
+	t.Helper()
+	ctx := context.Background()
+	var last *Result
+	for _, size := range []int{1, 3, DefaultFacetSize, MaxFacetSize} {
+		q := Query{Facets: Facets, FacetSize: size, Limit: 5}
+		before := ix.allFacetsCounted.Load()
+		fast, err := ix.Search(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: Search: %v", stage, err)
+		}
+		if ix.allFacetsCounted.Load() != before+1 {
+			t.Fatalf("%s: facets over all events were not counted from the postings", stage)
+		}
+		plain, err := ix.search(ctx, q, false)
+		if err != nil {
+			t.Fatalf("%s: plain search: %v", stage, err)
+		}
+		if ix.allFacetsCounted.Load() != before+1 {
+			t.Fatalf("%s: plain search took the postings path", stage)
+		}
+		if fast.Total != plain.Total {
+			t.Fatalf("%s: Total %d vs %d", stage, fast.Total, plain.Total)
+		}
+		for _, name := range Facets {
+			if !reflect.DeepEqual(fast.Facets[name], plain.Facets[name]) {
+				t.Errorf("%s, facet %s size %d:\npostings %+v\nbleve    %+v", stage, name, size, fast.Facets[name], plain.Facets[name])
+			}
+		}
+		if !reflect.DeepEqual(fast.Hits, plain.Hits) {
+			t.Errorf("%s: hits differ", stage)
+		}
+		last = fast
+	}
+	return last
+}
+
+// wantLabels counts the latest version of each doc per sentiment label.
+func wantLabels(docs map[string]attune.Doc) map[string]int {
+	m := map[string]int{}
+	for _, d := range docs {
+		if l := string(d.Analysis.Sentiment.Label); l != "" {
+			m[l]++
+		}
+	}
+	return m
+}
+
+func checkLabels(t *testing.T, res *Result, docs map[string]attune.Doc, stage string) {
+	t.Helper()
+	got := map[string]int{}
+	for _, b := range res.Facets[FacetLabel].Buckets {
+		got[b.Value] = b.Count
+	}
+	if want := wantLabels(docs); !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: label facet %v, want %v (counted from the docs)", stage, got, want)
+	}
+	if res.Total != uint64(len(docs)) {
+		t.Errorf("%s: Total %d, want %d", stage, res.Total, len(docs))
+	}
+}
+
+// deletedDocs reports how many documents of the current snapshot are
+// obsolete (updated or deleted) but still in a segment's postings.
+func deletedDocs(t *testing.T, ix *Index) uint64 {
+	t.Helper()
+	adv, err := ix.bleve.Advanced()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var n uint64
+	for _, ss := range r.(*scorch.IndexSnapshot).Segments() {
+		if d := ss.Deleted(); d != nil {
+			n += d.GetCardinality()
+		}
+	}
+	return n
+}
+
+// TestAllFacetsMatchBleve: on real tweets (with the release's repeated ids),
+// banking queries without a time and Portuguese reviews, facets over all
+// events counted from the postings equal Bleve's own, also after updates
+// that change every faceted field and after deletions, while obsolete
+// documents are still in the segments, and after a reopen.
+func TestAllFacetsMatchBleve(t *testing.T) {
+	dir := t.TempDir()
+	ix := openTest(t, dir)
+	ctx := context.Background()
+
+	docs := append(slices.Clone(allTweets(t)[:6000]), bankingDocs(t, 400)...)
+	docs = append(docs, olistDocs(t, 600)...)
+	// A text naming one aspect in two clauses, with two attitudes.
+	d := docs[0]
+	d.Event.ID = "two-clauses"
+	d.Analysis.Aspects = []attune.AspectSentiment{
+		{Aspect: "baggage", Sentiment: attune.Sentiment{Label: attune.Negative}},
+		{Aspect: "baggage", Sentiment: attune.Sentiment{Label: attune.Positive}},
+		{Aspect: "baggage", Sentiment: attune.Sentiment{Label: attune.Negative}},
+	}
+	docs = append(docs, d)
+	indexInBatches(t, ix, docs, 250)
+	held := latest(docs)
+	checkLabels(t, checkAllFacets(t, ix, "written"), held, "written")
+
+	// Updates: every 7th event again with another label, segment, source,
+	// language, aspect and time, in small batches so the obsolete versions
+	// are spread over many segments.
+	sawDeleted := false
+	var updated []attune.Doc
+	i := 0
+	for _, d := range held {
+		if i++; i%7 != 0 {
+			continue
+		}
+		d.Analysis.Sentiment = attune.Sentiment{Score: 0.9, Label: attune.Positive}
+		d.SegmentID, d.SegmentName = "seg-updated-"+strconv.Itoa(i%3), "updated"
+		d.Event.Source = "survey"
+		d.Analysis.Language = "xx"
+		d.Analysis.Aspects = append(slices.Clone(d.Analysis.Aspects), attune.AspectSentiment{Aspect: "crew", Sentiment: d.Analysis.Sentiment})
+		if i%2 == 0 {
+			d.Event.TS = d.Event.TS.AddDate(0, 2, 0)
+		}
+		updated = append(updated, d)
+	}
+	for start := 0; start < len(updated); start += 100 {
+		part := updated[start:min(start+100, len(updated))]
+		indexInBatches(t, ix, part, 100)
+		for _, d := range part {
+			held[d.Event.ID] = d
+		}
+		if deletedDocs(t, ix) > 0 {
+			sawDeleted = true
+		}
+		if start%300 == 0 {
+			checkLabels(t, checkAllFacets(t, ix, "updated "+strconv.Itoa(start)), held, "updated")
+		}
+	}
+	checkLabels(t, checkAllFacets(t, ix, "updated"), held, "updated")
+
+	// Deletions: the customers of every 11th event.
+	gone := map[string]bool{}
+	i = 0
+	for _, d := range held {
+		if i++; i%11 == 0 && d.Event.CustomerID != "" {
+			gone[d.Event.CustomerID] = true
+		}
+	}
+	for c := range gone {
+		if _, err := ix.DeleteCustomer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if !sawDeleted && deletedDocs(t, ix) > 0 {
+			sawDeleted = true
+		}
+	}
+	for id, d := range held {
+		if gone[d.Event.CustomerID] {
+			delete(held, id)
+		}
+	}
+	checkLabels(t, checkAllFacets(t, ix, "deleted"), held, "deleted")
+	if !sawDeleted {
+		t.Error("no snapshot held obsolete documents: the test did not exercise deletions")
+	}
+
+	// The segment set's documents share the index and are not events.
+	if err := ix.ReplaceSegments(ctx, goldSegments(held, feb20)); err != nil {
+		t.Fatal(err)
+	}
+	checkLabels(t, checkAllFacets(t, ix, "segments"), held, "segments")
+
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix = openTest(t, dir)
+	checkLabels(t, checkAllFacets(t, ix, "reopened"), held, "reopened")
+}
+
+// TestAllFacetsOnlyUnfiltered: a query with text or any filter is counted by
+// Bleve, never from the postings of all events.
+func TestAllFacetsOnlyUnfiltered(t *testing.T) {
+	ix := openTest(t, t.TempDir())
+	indexInBatches(t, ix, sample(t), 128)
+	neg := -0.5
+	for _, q := range []Query{
+		{Text: "flight"}, {Text: "*"}, {Segment: "seg-late-flight"}, {Label: "negative"}, {Source: "ticket"},
+		{Customer: "x"}, {Aspect: "baggage"}, {Aspect: "baggage", AspectLabel: "negative"},
+		{Language: "en"}, {SentimentMin: &neg}, {SentimentMax: &neg}, {From: feb20}, {To: feb20},
+	} {
+		q.Facets = Facets
+		before := ix.allFacetsCounted.Load()
+		if _, err := ix.Search(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+		if ix.allFacetsCounted.Load() != before {
+			t.Errorf("%+v: counted as if it selected all events", q)
+		}
+	}
+	q := Query{Text: "  ", Facets: Facets}
+	before := ix.allFacetsCounted.Load()
+	if _, err := ix.Search(context.Background(), q); err != nil {
+		t.Fatal(err)
+	}
+	if ix.allFacetsCounted.Load() != before+1 {
+		t.Error("blank text (no text) was not counted from the postings")
+	}
+}
