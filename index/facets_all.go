@@ -82,7 +82,6 @@ func (ix *Index) countAllFacets(reqs bleve.FacetsRequest) (fr search.FacetResult
 	}
 
 	var nEvents int
-	term := roaring.New()
 	union := roaring.New()
 	for _, ss := range snap.Segments() {
 		seg := ss.Segment()
@@ -98,6 +97,9 @@ func (ix *Index) countAllFacets(reqs bleve.FacetsRequest) (fr search.FacetResult
 			continue
 		}
 		nEvents += n
+		// Postings lists count their documents outside an except set
+		// without copying them: except everything but the live events.
+		notLive := roaring.Flip(live, 0, seg.Count())
 		for field, fc := range fields {
 			dict, err := seg.Dictionary(field)
 			if err != nil {
@@ -114,22 +116,21 @@ func (ix *Index) countAllFacets(reqs bleve.FacetsRequest) (fr search.FacetResult
 				if e == nil {
 					break
 				}
-				if pl, err = dict.PostingsList([]byte(e.Term), nil, pl); err != nil {
+				if pl, err = dict.PostingsList([]byte(e.Term), notLive, pl); err != nil {
 					return nil, 0, false, fmt.Errorf("count facets: postings of %s:%s: %w", field, e.Term, err)
+				}
+				c := int(pl.Count())
+				if c == 0 {
+					continue
 				}
 				oi, ok := pl.(postingsOrInto)
 				if !ok {
 					return nil, 0, false, nil
 				}
-				term.Clear()
-				oi.OrInto(term)
-				term.And(live)
-				if c := int(term.GetCardinality()); c > 0 {
-					fc.terms[e.Term] += c
-					union.Or(term)
-				}
+				fc.terms[e.Term] += c
+				oi.OrInto(union) // all of the term's documents; cut to live below
 			}
-			fc.withValue += int(union.GetCardinality())
+			fc.withValue += int(union.AndCardinality(live))
 		}
 	}
 

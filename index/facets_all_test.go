@@ -228,3 +228,77 @@ func TestAllFacetsOnlyUnfiltered(t *testing.T) {
 		t.Error("blank text (no text) was not counted from the postings")
 	}
 }
+
+// TestSearchByTimeMatchesBleve: time-sorted searches paged from a time
+// window return what Bleve's sort of all matches returns (hits, total,
+// facets), in both orders, at several offsets, with and without filters and
+// text, on real data with bursty times (a week of tweets, two years of
+// reviews) and events without a time, after updates and deletions.
+func TestSearchByTimeMatchesBleve(t *testing.T) {
+	ix := openTest(t, t.TempDir())
+	ctx := context.Background()
+	docs := append(slices.Clone(allTweets(t)[:7000]), bankingDocs(t, 500)...)
+	docs = append(docs, olistDocs(t, 3000)...)
+	indexInBatches(t, ix, docs, 500)
+
+	neg := -0.05
+	queries := []Query{
+		{}, {Facets: Facets}, {Label: "negative"}, {Source: "review", Facets: []string{FacetTime, FacetAspect}},
+		{Language: "en", SentimentMax: &neg}, {From: feb20}, {To: feb20.AddDate(0, 0, 2)},
+		{Text: "flight", Sort: SortTime}, {Segment: "seg-late-flight", Facets: []string{FacetTime}},
+	}
+	check := func(stage string) {
+		t.Helper()
+		for _, base := range queries {
+			for _, order := range []string{OrderDesc, OrderAsc} {
+				for _, page := range [][2]int{{0, 20}, {0, 1}, {37, 50}, {1900, 100}, {9000, 1000}} {
+					q := base
+					q.Order, q.Offset, q.Limit = order, page[0], page[1]
+					fast, err := ix.Search(ctx, q)
+					if err != nil {
+						t.Fatalf("%s %+v: %v", stage, q, err)
+					}
+					plain, err := ix.search(ctx, q, false)
+					if err != nil {
+						t.Fatalf("%s %+v: %v", stage, q, err)
+					}
+					fast.Took, plain.Took = 0, 0
+					if !reflect.DeepEqual(fast, plain) {
+						t.Fatalf("%s %+v: windowed %d hits of %d, Bleve %d of %d; first %v vs %v",
+							stage, q, len(fast.Hits), fast.Total, len(plain.Hits), plain.Total, firstID(fast), firstID(plain))
+					}
+				}
+			}
+		}
+	}
+	before := ix.timeWindowed.Load()
+	check("written")
+	if n := ix.timeWindowed.Load() - before; n < 40 {
+		t.Fatalf("only %d pages came from a time window", n)
+	}
+
+	// Updates that move events in time, then deletions.
+	var moved []attune.Doc
+	for i, d := range docs {
+		if i%5 == 0 && !d.Event.TS.IsZero() {
+			d.Event.TS = d.Event.TS.AddDate(1, 0, i%30)
+			moved = append(moved, d)
+		}
+	}
+	indexInBatches(t, ix, moved, 200)
+	for i, d := range docs {
+		if i%13 == 0 {
+			if _, err := ix.DeleteCustomer(ctx, d.Event.CustomerID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	check("updated")
+}
+
+func firstID(r *Result) string {
+	if len(r.Hits) == 0 {
+		return ""
+	}
+	return r.Hits[0].ID
+}

@@ -60,6 +60,9 @@ type Index struct {
 	// allFacetsCounted counts searches whose facets countAllFacets counted
 	// (tests check that the fast path is taken).
 	allFacetsCounted atomic.Int64
+	// timeWindowed counts time-sorted searches whose page searchByTime
+	// found within a time window (for tests, likewise).
+	timeWindowed atomic.Int64
 
 	// beforeBatch, if set, runs in the batch goroutine right before the Bleve
 	// batch is applied. Tests use it to hold a write in flight.

@@ -36,9 +36,9 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	return ix.search(ctx, q, true)
 }
 
-// search is Search; allFacets false makes Bleve count the facets of a
-// query over every event too (tests compare both ways).
-func (ix *Index) search(ctx context.Context, q Query, allFacets bool) (*Result, error) {
+// search is Search; fast false leaves every query to Bleve alone, as one
+// search with its facet builders (tests compare both ways).
+func (ix *Index) search(ctx context.Context, q Query, fast bool) (*Result, error) {
 	if err := ix.readable(); err != nil {
 		return nil, err
 	}
@@ -46,18 +46,14 @@ func (ix *Index) search(ctx context.Context, q Query, allFacets bool) (*Result, 
 		return nil, err
 	}
 	hasText := strings.TrimSpace(q.Text) != ""
-	bq := bleve.NewBooleanQuery()
-	// The filter does not score: every hit passes it, so it would add the
-	// same to every score anyway, and skipping scoring is cheaper.
-	bq.AddFilter(q.filter())
 	var tq query.Query
 	if hasText {
 		var err error
 		if tq, err = textQuery(q.Text); err != nil {
 			return nil, err
 		}
-		bq.AddMust(tq)
 	}
+	bq := q.query(tq, nil, fast)
 
 	req := bleve.NewSearchRequestOptions(bq, q.limit(), q.Offset, false)
 	byScore := q.sortKey(hasText) == SortRelevance
@@ -71,28 +67,14 @@ func (ix *Index) search(ctx context.Context, q Query, allFacets bool) (*Result, 
 		return nil, err
 	}
 
-	// Facets over every event are counted from the postings (see
-	// countAllFacets), in a snapshot taken right after the search's. If a
-	// write landed in between, the event counts differ and Bleve counts
-	// them in a second search after all; a write that replaced events
-	// without changing their number may be counted, as in any later search.
-	var facetReqs bleve.FacetsRequest
-	if allFacets && len(req.Facets) > 0 && q.selectsAllEvents(hasText) {
-		facetReqs, req.Facets = req.Facets, nil
-	}
-	sr, err := ix.bleve.SearchInContext(ctx, req)
-	if err == nil && facetReqs != nil {
-		fr, events, ok, ferr := ix.countAllFacets(facetReqs)
-		switch {
-		case ferr != nil:
-			err = ferr
-		case ok && events == sr.Total:
-			sr.Facets = fr
-			ix.allFacetsCounted.Add(1)
-		default:
-			req.Facets = facetReqs
-			sr, err = ix.bleve.SearchInContext(ctx, req)
-		}
+	var sr *bleve.SearchResult
+	switch {
+	case fast && q.sortKey(hasText) == SortTime:
+		sr, err = ix.searchByTime(ctx, q, tq, req, hasText)
+	case fast:
+		sr, err = ix.searchCounted(ctx, q, req, hasText)
+	default:
+		sr, err = ix.bleve.SearchInContext(ctx, req)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -130,8 +112,62 @@ func (ix *Index) search(ctx context.Context, q Query, allFacets bool) (*Result, 
 			return nil, err
 		}
 	}
-	res.Took = sr.Took
 	return res, nil
+}
+
+// query is the Bleve query of q: text tq (if not nil) must match, q's
+// filters and window (if not nil) filter.
+//
+// The filter does not score: every hit passes it, so it would add the same
+// to every score anyway, and skipping scoring is cheaper. Without text,
+// though, Bleve runs a filter alone as a test of every document in the
+// index, in turn; with direct false it still does (the baseline), with
+// direct true the filter becomes the query itself, whose conjunction leaps
+// from one posting to the next instead. Nothing is scored either way: a
+// search without text never sorts by relevance.
+func (q Query) query(tq query.Query, window query.Query, direct bool) *query.BooleanQuery {
+	bq := bleve.NewBooleanQuery()
+	f := q.filter()
+	if window != nil {
+		f.AddQuery(window)
+	}
+	switch {
+	case tq != nil:
+		bq.AddFilter(f)
+		bq.AddMust(tq)
+	case direct:
+		bq.AddMust(f)
+	default:
+		bq.AddFilter(f)
+	}
+	return bq
+}
+
+// searchCounted runs req. Facets over every event are counted from the
+// postings (see countAllFacets), in a snapshot taken right after the
+// search's. If a write landed in between, the event counts differ and Bleve
+// counts them in a second search after all; a write that replaced events
+// without changing their number may be counted, as in any later search.
+func (ix *Index) searchCounted(ctx context.Context, q Query, req *bleve.SearchRequest, hasText bool) (*bleve.SearchResult, error) {
+	if len(req.Facets) == 0 || !q.selectsAllEvents(hasText) {
+		return ix.bleve.SearchInContext(ctx, req)
+	}
+	plain := *req
+	req.Facets = nil
+	sr, err := ix.bleve.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	fr, events, ok, err := ix.countAllFacets(plain.Facets)
+	switch {
+	case err != nil:
+		return nil, err
+	case ok && events == sr.Total:
+		sr.Facets = fr
+		ix.allFacetsCounted.Add(1)
+		return sr, nil
+	}
+	return ix.bleve.SearchInContext(ctx, &plain)
 }
 
 // highlight sets the snippets of hits, which matched tq. It runs as a
@@ -222,7 +258,7 @@ func (q Query) sortOrder(hasText bool) search.SortOrder {
 }
 
 // filter is the conjunction of the type and field conditions of q.
-func (q Query) filter() query.Query {
+func (q Query) filter() *query.ConjunctionQuery {
 	c := bleve.NewConjunctionQuery(termQuery(fieldType, TypeEvent))
 	if q.Segment != "" {
 		// Ids and names are distinct vocabularies, so either may be given.
