@@ -36,6 +36,15 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	return ix.search(ctx, q, true)
 }
 
+// SearchBleve is Search done the plain way, the baseline Search is
+// measured against (`attune bench index`): one Bleve request, with Bleve's
+// facet builders reading every match and its sort of every match, and a
+// filter without text tested on every document. It returns what Search
+// returns.
+func (ix *Index) SearchBleve(ctx context.Context, q Query) (*Result, error) {
+	return ix.search(ctx, q, false)
+}
+
 // search is Search; fast false leaves every query to Bleve alone, as one
 // search with its facet builders (tests compare both ways).
 func (ix *Index) search(ctx context.Context, q Query, fast bool) (*Result, error) {
