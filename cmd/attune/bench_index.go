@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -129,13 +128,7 @@ reported. Index bytes are measured on disk; peak RSS is this process's.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			printIndexBench(cmd.OutOrStdout(), res)
-			return nil
+			return writeBench(cmd.OutOrStdout(), asJSON, res, printIndexBench)
 		},
 	}
 	f := cmd.Flags()
