@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -52,6 +53,14 @@ type benchIndexResult struct {
 	BleveSearchP99Ms    float64            `json:"bleve_search_p99_ms"`
 	BleveSearchByKind   map[string]latency `json:"bleve_search_by_kind"`
 	SearchP99VsBleveP99 float64            `json:"search_p99_vs_bleve_p99"`
+	// CPU time (user + system, all threads) this process spent per query:
+	// unlike wall time, it does not grow with the time spent waiting for a
+	// core while other processes run. Background merges, if any are left
+	// from indexing, are counted in whatever query they overlap.
+	SearchCPUP50Ms      float64 `json:"search_cpu_p50_ms"`
+	SearchCPUP99Ms      float64 `json:"search_cpu_p99_ms"`
+	BleveSearchCPUP50Ms float64 `json:"bleve_search_cpu_p50_ms"`
+	BleveSearchCPUP99Ms float64 `json:"bleve_search_cpu_p99_ms"`
 	// RSSAfterLoadMB is the resident size once the docs are in memory,
 	// before either index is written.
 	RSSAfterLoadMB float64 `json:"rss_after_load_mb"`
@@ -67,6 +76,9 @@ type latency struct {
 	P50Ms float64 `json:"p50_ms"`
 	P99Ms float64 `json:"p99_ms"`
 	MaxMs float64 `json:"max_ms"`
+	// CPU time per query (see benchIndexResult.SearchCPUP50Ms).
+	CPUP50Ms float64 `json:"cpu_p50_ms"`
+	CPUP99Ms float64 `json:"cpu_p99_ms"`
 }
 
 func benchIndexCmd(g *globals) *cobra.Command {
@@ -231,6 +243,8 @@ func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analy
 	if err != nil {
 		return nil, err
 	}
+	res.SearchCPUP50Ms, res.SearchCPUP99Ms = all.CPUP50Ms, all.CPUP99Ms
+	res.BleveSearchCPUP50Ms, res.BleveSearchCPUP99Ms = bleveAll.CPUP50Ms, bleveAll.CPUP99Ms
 	res.Queries = all.N
 	res.SearchP50Ms, res.SearchP99Ms = all.P50Ms, all.P99Ms
 	res.SearchByKind = byKind
@@ -458,20 +472,27 @@ func queryMix(docs []attune.Doc) []benchQuery {
 // fails if their results differ.
 func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds int) (all latency, byKind map[string]latency, bleveAll latency, bleveByKind map[string]latency, err error) {
 	type timed struct {
-		all []time.Duration
-		by  map[string][]time.Duration
+		all, allCPU []time.Duration
+		by, byCPU   map[string][]time.Duration
 	}
-	attune, plain := timed{by: map[string][]time.Duration{}}, timed{by: map[string][]time.Duration{}}
+	newTimed := func() timed {
+		return timed{by: map[string][]time.Duration{}, byCPU: map[string][]time.Duration{}}
+	}
+	attune, plain := newTimed(), newTimed()
 	run := func(r int, bq benchQuery, search func(context.Context, index.Query) (*index.Result, error), into *timed) (*index.Result, error) {
+		c0 := processCPU()
 		t0 := time.Now()
 		res, err := search(ctx, bq.q)
 		if err != nil {
 			return nil, fmt.Errorf("search %+v: %w", bq.q, err)
 		}
 		d := time.Since(t0)
+		c := processCPU() - c0
 		if r > 0 { // round 0 warms up: the first search of each kind loads doc values
 			into.all = append(into.all, d)
 			into.by[bq.kind] = append(into.by[bq.kind], d)
+			into.allCPU = append(into.allCPU, c)
+			into.byCPU[bq.kind] = append(into.byCPU[bq.kind], c)
 		}
 		res.Took = 0
 		return res, nil
@@ -497,14 +518,29 @@ func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds 
 			}
 		}
 	}
+	withCPU := func(l latency, cpu []time.Duration) latency {
+		c := summarize(cpu)
+		l.CPUP50Ms, l.CPUP99Ms = c.P50Ms, c.P99Ms
+		return l
+	}
 	summarizeKinds := func(t timed) map[string]latency {
 		out := map[string]latency{}
 		for k, ds := range t.by {
-			out[k] = summarize(ds)
+			out[k] = withCPU(summarize(ds), t.byCPU[k])
 		}
 		return out
 	}
-	return summarize(attune.all), summarizeKinds(attune), summarize(plain.all), summarizeKinds(plain), nil
+	return withCPU(summarize(attune.all), attune.allCPU), summarizeKinds(attune),
+		withCPU(summarize(plain.all), plain.allCPU), summarizeKinds(plain), nil
+}
+
+// processCPU is the user and system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func summarize(ds []time.Duration) latency {
@@ -540,6 +576,8 @@ func printIndexBench(w io.Writer, r *benchIndexResult) {
 	fmt.Fprintf(w, "  index size attune %.1f MiB, raw bleve %.1f MiB\n", float64(r.IndexBytes)/(1<<20), float64(r.BleveIndexBytes)/(1<<20))
 	fmt.Fprintf(w, "  search     %d queries: p50 %.2f ms, p99 %.2f ms; plain Bleve requests p50 %.2f ms, p99 %.2f ms (p99 ratio %.2f×)\n",
 		r.Queries, r.SearchP50Ms, r.SearchP99Ms, r.BleveSearchP50Ms, r.BleveSearchP99Ms, r.SearchP99VsBleveP99)
+	fmt.Fprintf(w, "             CPU per query: p50 %.2f ms, p99 %.2f ms; plain Bleve requests p50 %.2f ms, p99 %.2f ms\n",
+		r.SearchCPUP50Ms, r.SearchCPUP99Ms, r.BleveSearchCPUP50Ms, r.BleveSearchCPUP99Ms)
 	kinds := make([]string, 0, len(r.SearchByKind))
 	for k := range r.SearchByKind {
 		kinds = append(kinds, k)
