@@ -161,6 +161,7 @@ func (ix *Index) searchCounted(ctx context.Context, q Query, req *bleve.SearchRe
 	if len(req.Facets) == 0 || !q.selectsAllEvents(hasText) {
 		return ix.bleve.SearchInContext(ctx, req)
 	}
+	start := time.Now()
 	plain := *req
 	req.Facets = nil
 	sr, err := ix.bleve.SearchInContext(ctx, req)
@@ -173,6 +174,7 @@ func (ix *Index) searchCounted(ctx context.Context, q Query, req *bleve.SearchRe
 		return nil, err
 	case ok && events == sr.Total:
 		sr.Facets = fr
+		sr.Took = time.Since(start)
 		ix.allFacetsCounted.Add(1)
 		return sr, nil
 	}
