@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
@@ -8,11 +9,11 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
-// Facets over every event (no text, no filter: the dashboard's opening view)
-// are counted from the index's postings instead of by Bleve's facet
+// Facets are counted from the index's postings instead of by Bleve's facet
 // builders. Bleve reads every matching event's doc values, one facet field
 // after another: at 100k events and all eight facets that is most of 200 ms.
 // The postings already hold the answer: the count of a term is the size of
@@ -25,7 +26,8 @@ import (
 // "deleted" is the segment's set of documents that a later update or a
 // deletion made obsolete; they stay in the segment's postings until a merge
 // drops them, which is why the term dictionary's own counts (FieldDict)
-// cannot be used. Missing is |live| − |⋃ postings(field:*) ∩ live|, which
+// cannot be used. For a query with text or filters, live is the query's
+// matches in the segment instead (see matching). Missing is |live| − |⋃ postings(field:*) ∩ live|, which
 // also holds for the multi-valued fields (aspects). The totals, the top-N
 // cut and Other are then computed exactly as Bleve's TermsFacetBuilder does,
 // so readFacets sees the same FacetResults either way.
@@ -57,6 +59,16 @@ type fieldCount struct {
 // the index is not a scorch index or a segment does not expose its
 // postings; the caller then lets Bleve count.
 func (ix *Index) countAllFacets(reqs bleve.FacetsRequest) (fr search.FacetResults, events uint64, ok bool, err error) {
+	return ix.countFacets(context.Background(), nil, reqs)
+}
+
+// countFacets is countAllFacets over the documents matching bq instead
+// (all events if bq is nil). The matching documents are collected per
+// segment as a bitmap by running bq's searcher on the snapshot without
+// scoring; each term is then counted as its postings' intersection with
+// them, instead of Bleve visiting every match's doc values field after
+// field.
+func (ix *Index) countFacets(ctx context.Context, bq query.Query, reqs bleve.FacetsRequest) (fr search.FacetResults, matches uint64, ok bool, err error) {
 	adv, err := ix.bleve.Advanced()
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("count facets: %w", err)
@@ -81,24 +93,36 @@ func (ix *Index) countAllFacets(reqs bleve.FacetsRequest) (fr search.FacetResult
 		}
 	}
 
-	var nEvents int
+	segs := snap.Segments()
+	var matched []*roaring.Bitmap
+	if bq != nil {
+		if matched, err = ix.matching(ctx, snap, segs, bq); err != nil {
+			return nil, 0, false, err
+		}
+	}
+	var n int
 	union := roaring.New()
-	for _, ss := range snap.Segments() {
+	for i, ss := range segs {
 		seg := ss.Segment()
-		live, ok, err := postingsBitmap(seg, fieldType, TypeEvent)
-		if err != nil || !ok {
-			return nil, 0, ok, err
+		var live *roaring.Bitmap
+		if matched != nil {
+			live = matched[i]
+		} else {
+			var ok bool
+			if live, ok, err = postingsBitmap(seg, fieldType, TypeEvent); err != nil || !ok {
+				return nil, 0, ok, err
+			}
+			if del := ss.Deleted(); del != nil {
+				live.AndNot(del)
+			}
 		}
-		if del := ss.Deleted(); del != nil {
-			live.AndNot(del)
-		}
-		n := int(live.GetCardinality())
-		if n == 0 {
+		nLive := int(live.GetCardinality())
+		if nLive == 0 {
 			continue
 		}
-		nEvents += n
+		n += nLive
 		// Postings lists count their documents outside an except set
-		// without copying them: except everything but the live events.
+		// without copying them: except everything but the live matches.
 		notLive := roaring.Flip(live, 0, seg.Count())
 		for field, fc := range fields {
 			dict, err := seg.Dictionary(field)
@@ -136,9 +160,51 @@ func (ix *Index) countAllFacets(reqs bleve.FacetsRequest) (fr search.FacetResult
 
 	fr = make(search.FacetResults, len(reqs))
 	for name, fq := range reqs {
-		fr[name] = termFacetResult(fq.Field, fq.Size, fields[fq.Field], nEvents)
+		fr[name] = termFacetResult(fq.Field, fq.Size, fields[fq.Field], n)
 	}
-	return fr, uint64(nEvents), true, nil
+	return fr, uint64(n), true, nil
+}
+
+// matching runs bq on snap without scoring and returns its matches as one
+// bitmap of local document numbers per segment of segs.
+func (ix *Index) matching(ctx context.Context, snap *scorch.IndexSnapshot, segs []*scorch.SegmentSnapshot, bq query.Query) ([]*roaring.Bitmap, error) {
+	// Global document numbers are the segment's offset plus the local
+	// one; offsets are the running sum of the segments' sizes (deleted
+	// documents included), as scorch lays them out.
+	offsets := make([]uint64, len(segs)+1)
+	out := make([]*roaring.Bitmap, len(segs))
+	for i, ss := range segs {
+		offsets[i+1] = offsets[i] + ss.Segment().Count()
+		out[i] = roaring.New()
+	}
+	s, err := bq.Searcher(ctx, snap, ix.bleve.Mapping(), search.SearcherOptions{Score: "none"})
+	if err != nil {
+		return nil, fmt.Errorf("count facets: %w", err)
+	}
+	defer s.Close()
+	sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+	seg, hits := 0, 0
+	for {
+		dm, err := s.Next(sctx)
+		if err != nil {
+			return nil, fmt.Errorf("count facets: %w", err)
+		}
+		if dm == nil {
+			return out, nil
+		}
+		num := dm.IndexInternalID.Value()
+		for seg < len(segs) && num >= offsets[seg+1] {
+			seg++ // matches come in document number order
+		}
+		if seg == len(segs) {
+			return nil, fmt.Errorf("count facets: document number %d beyond the snapshot", num)
+		}
+		out[seg].Add(uint32(num - offsets[seg]))
+		sctx.DocumentMatchPool.Put(dm)
+		if hits++; hits%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // postingsBitmap returns the documents of seg (deleted ones included) that

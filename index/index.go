@@ -57,9 +57,9 @@ type Index struct {
 	// read. ReplaceSegments replaces it.
 	segNamesMu sync.Mutex
 	segNames   map[string]string
-	// allFacetsCounted counts searches whose facets countAllFacets counted
+	// postingsFacets counts searches whose facets countFacets counted
 	// (tests check that the fast path is taken).
-	allFacetsCounted atomic.Int64
+	postingsFacets atomic.Int64
 	// timeWindowed counts time-sorted searches whose page searchByTime
 	// found within a time window (for tests, likewise).
 	timeWindowed atomic.Int64

@@ -152,13 +152,13 @@ func (q Query) query(tq query.Query, window query.Query, direct bool) *query.Boo
 	return bq
 }
 
-// searchCounted runs req. Facets over every event are counted from the
-// postings (see countAllFacets), in a snapshot taken right after the
-// search's. If a write landed in between, the event counts differ and Bleve
-// counts them in a second search after all; a write that replaced events
-// without changing their number may be counted, as in any later search.
+// searchCounted runs req with its facets counted from the postings (see
+// countFacets), in a snapshot taken right after the search's. If a write
+// landed in between, the match counts differ and Bleve counts the facets in
+// a second search after all; a write that replaced events without changing
+// their number may be counted, as in any later search.
 func (ix *Index) searchCounted(ctx context.Context, q Query, req *bleve.SearchRequest, hasText bool) (*bleve.SearchResult, error) {
-	if len(req.Facets) == 0 || !q.selectsAllEvents(hasText) {
+	if len(req.Facets) == 0 {
 		return ix.bleve.SearchInContext(ctx, req)
 	}
 	start := time.Now()
@@ -168,17 +168,26 @@ func (ix *Index) searchCounted(ctx context.Context, q Query, req *bleve.SearchRe
 	if err != nil {
 		return nil, err
 	}
-	fr, events, ok, err := ix.countAllFacets(plain.Facets)
+	fr, n, ok, err := ix.countFacets(ctx, q.facetQuery(req.Query, hasText), plain.Facets)
 	switch {
 	case err != nil:
 		return nil, err
-	case ok && events == sr.Total:
+	case ok && n == sr.Total:
 		sr.Facets = fr
 		sr.Took = time.Since(start)
-		ix.allFacetsCounted.Add(1)
+		ix.postingsFacets.Add(1)
 		return sr, nil
 	}
 	return ix.bleve.SearchInContext(ctx, &plain)
+}
+
+// facetQuery is what countFacets counts for q, whose Bleve query is bq:
+// nil (every event, straight from the postings) when q selects all events.
+func (q Query) facetQuery(bq query.Query, hasText bool) query.Query {
+	if q.selectsAllEvents(hasText) {
+		return nil
+	}
+	return bq
 }
 
 // highlight sets the snippets of hits, which matched tq. It runs as a

@@ -14,8 +14,8 @@ import (
 const timeWindowMin = 2000
 
 // searchByTime runs req, which sorts by event time, in two parts. First the
-// total and the facets of all matches, without sorting them (for a query
-// over every event, from the postings: countAllFacets). Then the page, from
+// total and the facets of all matches, from the postings, without sorting
+// them (countFacets). Then the page, from
 // the matches within a time window at the end the sort starts from (the
 // newest for descending order, the oldest for ascending), widened until the
 // window holds the page. Every match outside the window sorts after every
@@ -32,28 +32,17 @@ func (ix *Index) searchByTime(ctx context.Context, q Query, tq query.Query, req 
 		total  uint64
 		facets search.FacetResults
 	)
-	if q.selectsAllEvents(hasText) {
-		fr, events, ok, err := ix.countAllFacets(req.Facets)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return ix.searchCounted(ctx, q, req, hasText)
-		}
-		if len(req.Facets) > 0 {
-			ix.allFacetsCounted.Add(1)
-		}
-		total, facets = events, fr
-	} else {
-		count := *req
-		count.Size, count.From, count.Fields = 0, 0, nil
-		count.Sort = search.SortOrder{&search.SortScore{Desc: true}} // nothing to sort: size 0
-		sr, err := ix.bleve.SearchInContext(ctx, &count)
-		if err != nil {
-			return nil, err
-		}
-		total, facets = sr.Total, sr.Facets
+	fr, n, ok, err := ix.countFacets(ctx, q.facetQuery(req.Query, hasText), req.Facets)
+	if err != nil {
+		return nil, err
 	}
+	if !ok {
+		return ix.searchCounted(ctx, q, req, hasText)
+	}
+	if len(req.Facets) > 0 {
+		ix.postingsFacets.Add(1)
+	}
+	total, facets = n, fr
 
 	lo, hi, hasTime, err := ix.timeRange(ctx)
 	if err != nil {
