@@ -1,6 +1,11 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/spf13/cobra"
+)
 
 func benchCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -9,4 +14,16 @@ func benchCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(benchNLPCmd(g), benchEmbedCmd(g), benchClusterCmd(g), benchIndexCmd(g), benchSoakCmd(g))
 	return cmd
+}
+
+// writeBench prints the result of a bench subcommand: one indented JSON
+// object with --json (asJSON), the subcommand's table otherwise.
+func writeBench[T any](w io.Writer, asJSON bool, res T, table func(io.Writer, T)) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	table(w, res)
+	return nil
 }

@@ -251,13 +251,7 @@ vectors are cached under the cache dir keyed by text hash):
 			}
 			res.EmbeddedThisRun = cache.added
 			res.VectorsCachedFrom = cache.path
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			printClusterBench(cmd.OutOrStdout(), res)
-			return nil
+			return writeBench(cmd.OutOrStdout(), asJSON, res, printClusterBench)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -106,13 +105,7 @@ chunks of texts.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
-			}
-			printNLPBench(cmd.OutOrStdout(), r)
-			return nil
+			return writeBench(cmd.OutOrStdout(), asJSON, r, printNLPBench)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "datasets", nlpdata.DefaultDir(true), "datasets directory (ATTUNE_DATASETS)")
