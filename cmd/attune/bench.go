@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -26,4 +28,15 @@ func writeBench[T any](w io.Writer, asJSON bool, res T, table func(io.Writer, T)
 	}
 	table(w, res)
 	return nil
+}
+
+// processCPU is the user and system CPU time of this process so far. Bench
+// figures report it beside wall time: on a shared machine wall time follows
+// the load, CPU time the work.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -343,19 +342,10 @@ func timedFit(ctx context.Context, pts []cluster.Point, cfg cluster.Config, prev
 // timedFitCPU is timedFit that also returns the CPU time the process spent
 // in the fit.
 func timedFitCPU(ctx context.Context, pts []cluster.Point, cfg cluster.Config, prev *cluster.Model) (*cluster.Model, float64, float64, error) {
-	c := cpuSeconds()
+	c := processCPU().Seconds()
 	t := time.Now()
 	m, err := cluster.Fit(ctx, pts, cfg, prev)
-	return m, time.Since(t).Seconds(), cpuSeconds() - c, err
-}
-
-// cpuSeconds is the user and system time of this process so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	return m, time.Since(t).Seconds(), processCPU().Seconds() - c, err
 }
 
 func (b *clusterBench) airline(res *benchClusterResult, tweets []labeledPoint) error {

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode"
 
@@ -532,15 +531,6 @@ func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds 
 	}
 	return withCPU(summarize(attune.all), attune.allCPU), summarizeKinds(attune),
 		withCPU(summarize(plain.all), plain.allCPU), summarizeKinds(plain), nil
-}
-
-// processCPU is the user and system CPU time of this process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func summarize(ds []time.Duration) latency {

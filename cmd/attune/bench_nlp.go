@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -259,15 +258,6 @@ func benchNLPSpeed(texts []string, scorers map[string]func(string)) nlpSpeed {
 		s.AnalyzeRatioCPU = cpu["vader"].Seconds() / cpu["analyze"].Seconds()
 	}
 	return s
-}
-
-// processCPU is the CPU time (user + system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // analyzerWithAspects is the Analyzer the worker builds: default options
