@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // ErrInvalidConfig is wrapped by every error Config.Validate returns.
@@ -54,8 +55,9 @@ type Config struct {
 	SampleSize int `yaml:"sample_size" json:"sample_size"`
 	// MaxIter bounds the Lloyd iterations of each k-means run. Default 50.
 	MaxIter int `yaml:"max_iter" json:"max_iter"`
-	// Inits is how many k-means++ seedings each k-means run tries, keeping
-	// the one with the lowest inertia. Default 3.
+	// Inits is how many k-means++ seedings the final k-means tries, keeping
+	// the one with the lowest inertia. Default 3. (The candidate fits that
+	// choose k are one seeding each; see chooseKInits.)
 	Inits int `yaml:"inits" json:"inits"`
 	// Seed makes Fit deterministic: the same points, config and seed give
 	// the same model.
@@ -93,7 +95,25 @@ type Config struct {
 	// must match the sentiment scorer. Default ModelBands (the learned
 	// model); use LexiconBands with VADER scores.
 	Bands Bands `yaml:"-" json:"bands"`
+	// Membership is how a customer's segment is decided:
+	// MembershipCustomer (default) assigns the recency-weighted aggregate
+	// of all the customer's events (CustomerPoints) to a segment;
+	// MembershipLatest takes the segment of the customer's latest event.
+	Membership string `yaml:"membership" json:"membership,omitempty"`
+	// CustomerHalfLife is the half-life of MembershipCustomer's recency
+	// weighting: an event that much older than the customer's latest
+	// weighs half as much. Default 30 days.
+	CustomerHalfLife time.Duration `yaml:"customer_half_life" json:"customer_half_life,omitempty"`
 }
+
+// How a customer's segment is decided (Config.Membership).
+const (
+	MembershipCustomer = "customer"
+	MembershipLatest   = "latest"
+)
+
+// DefaultCustomerHalfLife is the default Config.CustomerHalfLife.
+const DefaultCustomerHalfLife = 30 * 24 * time.Hour
 
 // Weights scale the blocks of the fused feature vector (see the package doc).
 type Weights struct {
@@ -140,6 +160,12 @@ func (c Config) WithDefaults() Config {
 	if c.MinSamples == 0 {
 		c.MinSamples = DefaultMinSamples
 	}
+	if c.Membership == "" {
+		c.Membership = MembershipCustomer
+	}
+	if c.CustomerHalfLife == 0 {
+		c.CustomerHalfLife = DefaultCustomerHalfLife
+	}
 	return c
 }
 
@@ -176,6 +202,10 @@ func (c Config) Validate() error {
 		return bad("min_samples is %d, want at least 1", c.MinSamples)
 	case c.BatchSize < 1:
 		return bad("batch_size is %d, want at least 1", c.BatchSize)
+	case c.Membership != MembershipCustomer && c.Membership != MembershipLatest:
+		return bad("membership is %q, want %q or %q", c.Membership, MembershipCustomer, MembershipLatest)
+	case c.CustomerHalfLife < 0:
+		return bad("customer_half_life is %v, want > 0", c.CustomerHalfLife)
 	}
 	if err := c.Bands.Validate(); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/attune-cx/attune"
 )
@@ -44,10 +45,10 @@ var LexiconBands = Bands{-0.5, -0.2, -0.05, 0.05, 0.4}
 //	delighted   75 % positive
 //
 // and converted to scores with the model's mean score per crowd label on the
-// airline tweets' training split (negative −0.859, neutral −0.090, positive
-// +0.712; TestModelAttitudeBands in cmd/attune re-measures them). The held-out
+// airline tweets' training split (negative −0.710, neutral −0.040, positive
+// +0.681; TestModelAttitudeBands in cmd/attune re-measures them). The held-out
 // fifth plays no part.
-var ModelBands = Bands{-0.782, -0.590, -0.359, 0.191, 0.511}
+var ModelBands = Bands{-0.643, -0.475, -0.274, 0.212, 0.501}
 
 // Attitude returns the attitude word for mean sentiment score under b.
 func (b Bands) Attitude(score float64) string {
@@ -132,9 +133,20 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 	df := make([]map[string]int, len(groups))
 	total := make([]float64, len(groups))
 	f := map[string]int{}
+	// Per group: the customers who used each stem, how many customers the
+	// group has, and in how many of its docs each stem was a hashtag.
+	custs := make([]map[string]map[string]bool, len(groups))
+	ncust := make([]int, len(groups))
+	tagged := make([]map[string]int, len(groups))
 	for g, docs := range groups {
 		df[g] = map[string]int{}
+		custs[g] = map[string]map[string]bool{}
+		tagged[g] = map[string]int{}
+		all := map[string]bool{}
 		for _, d := range docs {
+			cid := docCustomer(d)
+			all[cid] = true
+			tags := hashtags(d.Event.Text)
 			seen := map[string]bool{}
 			for _, s := range d.Analysis.Stems {
 				if s == "" || seen[s] {
@@ -144,8 +156,16 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 				df[g][s]++
 				f[s]++
 				total[g]++
+				if custs[g][s] == nil {
+					custs[g][s] = map[string]bool{}
+				}
+				custs[g][s][cid] = true
+				if slices.ContainsFunc(tags, func(h string) bool { return stemOf(s, h) }) {
+					tagged[g][s]++
+				}
 			}
 		}
+		ncust[g] = len(all)
 	}
 	avg := sum(total) / float64(max(1, len(groups)))
 
@@ -168,19 +188,33 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 		})
 		surf := surfaceForms(docs)
 		d := &descs[g]
+		var naming, fallback []string // name terms; those that fail only coverage
 		for _, r := range ranked {
-			if len(d.Terms) == topTerms {
+			if len(d.Terms) == topTerms && len(naming) == topTerms {
 				break
 			}
 			word := surf[r.stem]
 			if word == "" {
 				word = r.stem
 			}
-			if slices.Contains(d.Terms, word) {
-				continue // two stems shown as one word would read as a repeat
+			if len(d.Terms) < topTerms && !slices.Contains(d.Terms, word) {
+				// Two stems shown as one word would read as a repeat.
+				d.Stems = append(d.Stems, r.stem)
+				d.Terms = append(d.Terms, word)
 			}
-			d.Stems = append(d.Stems, r.stem)
-			d.Terms = append(d.Terms, word)
+			// A segment is named after what its customers say, not after
+			// a campaign hashtag nor a word a handful of them repeat.
+			t := nameSafe(word)
+			if t == "" || slices.Contains(naming, t) || 2*tagged[g][r.stem] >= df[g][r.stem] {
+				continue
+			}
+			if float64(len(custs[g][r.stem])) >= minNameShare*float64(ncust[g]) {
+				if len(naming) < topTerms {
+					naming = append(naming, t)
+				}
+			} else if len(fallback) < topTerms && !slices.Contains(fallback, t) {
+				fallback = append(fallback, t)
+			}
 		}
 		var mean float64
 		for _, doc := range docs {
@@ -191,10 +225,9 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 		}
 		d.MeanSentiment = mean
 		d.Attitude = bands.Attitude(mean)
-		for _, t := range d.Terms {
-			if t = nameSafe(t); t != "" && !slices.Contains(allTerms[g], t) {
-				allTerms[g] = append(allTerms[g], t)
-			}
+		allTerms[g] = naming
+		if len(naming) == 0 {
+			allTerms[g] = fallback
 		}
 		if len(allTerms[g]) == 0 {
 			allTerms[g] = []string{miscTerm}
@@ -219,6 +252,55 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 		descs[free[i]].Name = name
 	}
 	return descs
+}
+
+// minNameShare is the share of a segment's customers that must have used a
+// term for it to name the segment. c-TF-IDF ranks a word that few customers
+// repeat (a campaign, one customer's thread) as highly distinctive, yet a name
+// should say what the segment's customers have in common. When no term has
+// that reach, the best terms name the segment anyway.
+const minNameShare = 0.1
+
+// docCustomer is the customer a doc counts toward, as customerOf.
+func docCustomer(d attune.Doc) string {
+	if d.Event.CustomerID != "" {
+		return d.Event.CustomerID
+	}
+	return "event:" + d.Event.ID
+}
+
+// hashtags returns the words text writes as #hashtags, lowercased: a '#'
+// (or several) not preceded by a letter, digit or '_', followed by letters,
+// digits or '_'. Cleaning keeps the words of hashtags and drops the '#', so
+// this is the only place their origin is still known.
+func hashtags(text string) []string {
+	var out []string
+	word := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
+	for i := 0; i < len(text); i++ {
+		if text[i] != '#' {
+			continue
+		}
+		if r, _ := utf8.DecodeLastRuneInString(text[:i]); i > 0 && (word(r) || r == '#') {
+			continue
+		}
+		j := i
+		for j < len(text) && text[j] == '#' {
+			j++
+		}
+		start := j
+		for j < len(text) {
+			r, n := utf8.DecodeRuneInString(text[j:])
+			if !word(r) {
+				break
+			}
+			j += n
+		}
+		if j > start {
+			out = append(out, strings.ToLower(text[start:j]))
+		}
+		i = j - 1
+	}
+	return out
 }
 
 // uniqueNames names group g "<first depth terms>-<attitude>", starting at one

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -186,6 +187,85 @@ func TestSurfaceForms(t *testing.T) {
 	for stem, want := range map[string]string{"bag": "bags", "baggag": "baggage", "offic": "office", "close": "closed", "fli": "fly", "flight": "flight"} {
 		if got[stem] != want {
 			t.Errorf("surface of %q = %q, want %q", stem, got[stem], want)
+		}
+	}
+}
+
+func TestHashtags(t *testing.T) {
+	got := hashtags("See you! #DestinationDragons ##Two, a#b (#ünï_1) # #.")
+	if want := []string{"destinationdragons", "two", "ünï_1"}; !slices.Equal(got, want) {
+		t.Errorf("hashtags = %q, want %q", got, want)
+	}
+}
+
+// TestNameSkipsHashtags names the 81 airline tweets of Southwest's
+// #DestinationDragons campaign, mixed with as many other tweets, against the
+// complaint groups: the hashtag is their most distinctive word, but a
+// campaign tag says nothing about what the customers think.
+func TestNameSkipsHashtags(t *testing.T) {
+	_, groups := negativeByReason(t)
+	var campaign, other []attune.Doc
+	for _, tw := range tweets(t) {
+		d := analysedDoc(attune.Event{ID: tw.id, CustomerID: tw.user, Text: tw.text, TS: tw.created})
+		switch {
+		case strings.Contains(strings.ToLower(tw.text), "#destinationdragons"):
+			campaign = append(campaign, d)
+		case tw.sentiment != "negative" && len(other) < 81:
+			other = append(other, d)
+		}
+	}
+	if len(campaign) < 50 {
+		t.Fatalf("%d campaign tweets", len(campaign))
+	}
+	groups = append(groups, append(campaign, other...))
+	descs := Describe(groups, DefaultTopTerms)
+	d := descs[len(descs)-1]
+	t.Logf("campaign group: %s %v", d.Name, d.Terms)
+	if !slices.Contains(d.Terms, "destinationdragons") {
+		t.Errorf("top terms %v lack the hashtag: the check tests nothing", d.Terms)
+	}
+	if strings.Contains(d.Name, "destinationdragons") {
+		t.Errorf("named %q after a hashtag", d.Name)
+	}
+}
+
+// TestNamesReachCustomers fits 4,000 airline tweets and checks that every
+// term in a segment's name was used by at least minNameShare of its
+// customers.
+func TestNamesReachCustomers(t *testing.T) {
+	pts := tweetPoints(t)[:4000]
+	m, err := Fit(context.Background(), pts, Config{K: 16, Seed: 1, PCADims: 32}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := map[string][]attune.Doc{}
+	for _, p := range pts {
+		id := m.Assign(p).ID
+		members[id] = append(members[id], p.Doc)
+	}
+	for _, s := range m.Segments() {
+		docs := members[s.ID]
+		custs := map[string]bool{}
+		for _, d := range docs {
+			custs[docCustomer(d)] = true
+		}
+		parts := strings.Split(s.Name, "-")
+		for _, term := range parts[:len(parts)-1] {
+			stem := stems([]string{term})
+			if len(stem) != 1 {
+				t.Fatalf("term %q stems to %q", term, stem)
+			}
+			users := map[string]bool{}
+			for _, d := range docs {
+				if slices.Contains(d.Analysis.Stems, stem[0]) {
+					users[docCustomer(d)] = true
+				}
+			}
+			share := float64(len(users)) / float64(len(custs))
+			t.Logf("%s %-30s term %-16s used by %.0f%% of %d customers", s.ID, s.Name, term, 100*share, len(custs))
+			if share < minNameShare {
+				t.Errorf("segment %s is named %q after %q, which only %.1f%% of its customers used", s.ID, s.Name, term, 100*share)
+			}
 		}
 	}
 }

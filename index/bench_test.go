@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -42,6 +43,48 @@ func BenchmarkIndexDocs(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(next)/b.Elapsed().Seconds(), "docs/s")
+		})
+	}
+}
+
+// BenchmarkSearchAllFacets measures the dashboard's opening view, every
+// facet over every event, with the facets counted from the postings (what
+// Search does) against Bleve's facet builders (the baseline), on the same
+// index in the same run: real tweets, banking queries and Portuguese
+// reviews, replicated with distinct ids to 50k events.
+//
+//	go test -run '^$' -bench SearchAllFacets -benchtime 20x ./index/
+func BenchmarkSearchAllFacets(b *testing.B) {
+	base := append(slices.Clone(allTweets(b)), bankingDocs(b, 3000)...)
+	base = append(base, olistDocs(b, 10000)...)
+	ix, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	const n = 50_000
+	docs := make([]attune.Doc, 0, 1000)
+	for i := range n {
+		d := base[i%len(base)]
+		d.Event.ID += "~" + strconv.Itoa(i/len(base))
+		if docs = append(docs, d); len(docs) == cap(docs) || i == n-1 {
+			if err := ix.IndexDocs(context.Background(), docs); err != nil {
+				b.Fatal(err)
+			}
+			docs = docs[:0]
+		}
+	}
+	q := Query{Facets: Facets, Limit: 20}
+	for _, bc := range []struct {
+		name     string
+		postings bool
+	}{{"bleve", false}, {"postings", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ix.search(context.Background(), q, bc.postings); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

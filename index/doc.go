@@ -23,8 +23,11 @@
 // language), a sentiment range and a time range. Facets count the matching
 // events per segment, aspect, source, label, language, sentiment band and
 // time interval; hits carry highlighted snippets and can be sorted by
-// relevance, time or sentiment, either way. Query.Validate explains what it
-// rejects. SearchSegments finds segments by their name, terms and exemplars.
+// relevance, time or sentiment, either way. Facets are counted from the
+// postings of the matches, and a time-sorted page is read from a time window
+// at the end the sort starts from; SearchBleve gives the same results the
+// plain Bleve way, the baseline `attune bench index` measures against.
+// Query.Validate explains what it rejects. SearchSegments finds segments by their name, terms and exemplars.
 //
 // DeleteCustomer erases a customer's event documents durably; Stats and Size
 // report document counts and bytes on disk.

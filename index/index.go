@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -56,6 +57,12 @@ type Index struct {
 	// read. ReplaceSegments replaces it.
 	segNamesMu sync.Mutex
 	segNames   map[string]string
+	// postingsFacets counts searches whose facets countFacets counted
+	// (tests check that the fast path is taken).
+	postingsFacets atomic.Int64
+	// timeWindowed counts time-sorted searches whose page searchByTime
+	// found within a time window (for tests, likewise).
+	timeWindowed atomic.Int64
 
 	// beforeBatch, if set, runs in the batch goroutine right before the Bleve
 	// batch is applied. Tests use it to hold a write in flight.

@@ -33,6 +33,21 @@ var eventFields = []string{
 // does a Text with bad query-string syntax. Ties of the sort are broken by
 // event id, so pages are stable while the index does not change.
 func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
+	return ix.search(ctx, q, true)
+}
+
+// SearchBleve is Search done the plain way, the baseline Search is
+// measured against (`attune bench index`): one Bleve request, with Bleve's
+// facet builders reading every match and its sort of every match, and a
+// filter without text tested on every document. It returns what Search
+// returns.
+func (ix *Index) SearchBleve(ctx context.Context, q Query) (*Result, error) {
+	return ix.search(ctx, q, false)
+}
+
+// search is Search; fast false leaves every query to Bleve alone, as one
+// search with its facet builders (tests compare both ways).
+func (ix *Index) search(ctx context.Context, q Query, fast bool) (*Result, error) {
 	if err := ix.readable(); err != nil {
 		return nil, err
 	}
@@ -40,18 +55,14 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		return nil, err
 	}
 	hasText := strings.TrimSpace(q.Text) != ""
-	bq := bleve.NewBooleanQuery()
-	// The filter does not score: every hit passes it, so it would add the
-	// same to every score anyway, and skipping scoring is cheaper.
-	bq.AddFilter(q.filter())
 	var tq query.Query
 	if hasText {
 		var err error
 		if tq, err = textQuery(q.Text); err != nil {
 			return nil, err
 		}
-		bq.AddMust(tq)
 	}
+	bq := q.query(tq, nil, fast)
 
 	req := bleve.NewSearchRequestOptions(bq, q.limit(), q.Offset, false)
 	byScore := q.sortKey(hasText) == SortRelevance
@@ -65,7 +76,15 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		return nil, err
 	}
 
-	sr, err := ix.bleve.SearchInContext(ctx, req)
+	var sr *bleve.SearchResult
+	switch {
+	case fast && q.sortKey(hasText) == SortTime:
+		sr, err = ix.searchByTime(ctx, q, tq, req, hasText)
+	case fast:
+		sr, err = ix.searchCounted(ctx, q, req, hasText)
+	default:
+		sr, err = ix.bleve.SearchInContext(ctx, req)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -102,8 +121,73 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 			return nil, err
 		}
 	}
-	res.Took = sr.Took
 	return res, nil
+}
+
+// query is the Bleve query of q: text tq (if not nil) must match, q's
+// filters and window (if not nil) filter.
+//
+// The filter does not score: every hit passes it, so it would add the same
+// to every score anyway, and skipping scoring is cheaper. Without text,
+// though, Bleve runs a filter alone as a test of every document in the
+// index, in turn; with direct false it still does (the baseline), with
+// direct true the filter becomes the query itself, whose conjunction leaps
+// from one posting to the next instead. Nothing is scored either way: a
+// search without text never sorts by relevance.
+func (q Query) query(tq query.Query, window query.Query, direct bool) *query.BooleanQuery {
+	bq := bleve.NewBooleanQuery()
+	f := q.filter()
+	if window != nil {
+		f.AddQuery(window)
+	}
+	switch {
+	case tq != nil:
+		bq.AddFilter(f)
+		bq.AddMust(tq)
+	case direct:
+		bq.AddMust(f)
+	default:
+		bq.AddFilter(f)
+	}
+	return bq
+}
+
+// searchCounted runs req with its facets counted from the postings (see
+// countFacets), in a snapshot taken right after the search's. If a write
+// landed in between, the match counts differ and Bleve counts the facets in
+// a second search after all; a write that replaced events without changing
+// their number may be counted, as in any later search.
+func (ix *Index) searchCounted(ctx context.Context, q Query, req *bleve.SearchRequest, hasText bool) (*bleve.SearchResult, error) {
+	if len(req.Facets) == 0 {
+		return ix.bleve.SearchInContext(ctx, req)
+	}
+	start := time.Now()
+	plain := *req
+	req.Facets = nil
+	sr, err := ix.bleve.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	fr, n, ok, err := ix.countFacets(ctx, q.facetQuery(req.Query, hasText), plain.Facets)
+	switch {
+	case err != nil:
+		return nil, err
+	case ok && n == sr.Total:
+		sr.Facets = fr
+		sr.Took = time.Since(start)
+		ix.postingsFacets.Add(1)
+		return sr, nil
+	}
+	return ix.bleve.SearchInContext(ctx, &plain)
+}
+
+// facetQuery is what countFacets counts for q, whose Bleve query is bq:
+// nil (every event, straight from the postings) when q selects all events.
+func (q Query) facetQuery(bq query.Query, hasText bool) query.Query {
+	if q.selectsAllEvents(hasText) {
+		return nil
+	}
+	return bq
 }
 
 // highlight sets the snippets of hits, which matched tq. It runs as a
@@ -194,7 +278,7 @@ func (q Query) sortOrder(hasText bool) search.SortOrder {
 }
 
 // filter is the conjunction of the type and field conditions of q.
-func (q Query) filter() query.Query {
+func (q Query) filter() *query.ConjunctionQuery {
 	c := bleve.NewConjunctionQuery(termQuery(fieldType, TypeEvent))
 	if q.Segment != "" {
 		// Ids and names are distinct vocabularies, so either may be given.

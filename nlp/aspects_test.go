@@ -12,7 +12,7 @@ import (
 )
 
 // shippedAspects parses configs/aspects.yaml.
-func shippedAspects(t *testing.T) *AspectSet {
+func shippedAspects(t testing.TB) *AspectSet {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "configs", "aspects.yaml"))
 	if err != nil {

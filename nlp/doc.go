@@ -17,10 +17,10 @@
 //  2. Sentences are counted with the Punkt model and rules of
 //     github.com/jdkato/prose/v2, built once rather than per text as
 //     prose.NewDocument does (see segment.go).
-//  3. Tokens come from the prose tokenizer, lowercased, with contractions
-//     kept whole ("can't", where prose alone may give "ca"), words glued by
-//     punctuation split ("iPad.don't"), and punctuation-only tokens and
-//     emoticons dropped (see tokens.go).
+//  3. Tokens come from prose's tokenizer (ported in prosetok.go),
+//     lowercased, with contractions kept whole ("can't", where prose alone
+//     may give "ca"), words glued by punctuation split ("iPad.don't"), and
+//     punctuation-only tokens and emoticons dropped (see tokens.go).
 //  4. The language is detected from script and function words
 //     ([DetectLanguage]); Latin text with no telling words counts as English.
 //  5. Stems are the Snowball stems of the content tokens in the text's
@@ -29,8 +29,10 @@
 //     letter or are one rune long are dropped, as are those whose stem is.
 //  6. Sentiment comes from a learned [Model]: a three-class logistic
 //     regression over VADER's scores (English), stems and stem bigrams with
-//     negation scope marked. Its score is P(positive) − P(negative) and its
-//     label the likeliest class. It learns what VADER's lexicon scores
+//     negation scope marked. Its label is the likeliest class and its score
+//     P(positive) − P(negative), for English blended with VADER's compound
+//     (Model.Blend, 0.2, chosen leave-one-source-out on training data) and
+//     kept on the label's side of zero. It learns what VADER's lexicon scores
 //     neutral on customer text ("delayed", "still waiting", "on hold",
 //     "refund"). Models for English and Portuguese are embedded, trained by
 //     `go generate` (./internal/train) on training splits only; text in any

@@ -28,5 +28,5 @@ func ExampleAnalyzer_Analyze() {
 	// no I wasn't. After over an hour was too frustrated and had to hang up.
 	// 2 [no i wasn't after over an hour was too frustrated and had to hang up]
 	// [hour frustrat hang]
-	// -0.999 negative
+	// -0.935 negative
 }

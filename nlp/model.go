@@ -31,8 +31,10 @@ type Model struct {
 	// Blend is the weight of VADER's compound score in the score the
 	// Analyzer reports, the rest being P(positive) − P(negative): the model
 	// decides the label, while VADER's intensity rules (caps, "!!!",
-	// boosters) keep grading how strong the feeling is. Chosen on a
-	// validation fold of the training data (train -validate).
+	// boosters) keep grading how strong the feeling is; a blend that would
+	// cross zero against the label stays on the label's side. Chosen by
+	// leave-one-source-out validation on the training data against graded
+	// gold (train -loso).
 	Blend float64
 	// W maps a feature to its weights for the classes negative, neutral,
 	// positive.

@@ -90,14 +90,15 @@ func (a *Analyzer) Analyze(text string) attune.Analysis {
 	if clean != "" {
 		sentences = a.segmenter.count(clean)
 	}
+	sentiment := a.score(forSentiment, lang)
 	return attune.Analysis{
 		Clean:     clean,
 		Sentences: sentences,
 		Tokens:    tokens,
 		Stems:     stems,
-		Sentiment: a.score(forSentiment, lang),
+		Sentiment: sentiment,
 		Language:  lang,
-		Aspects:   a.aspects(forSentiment, lang),
+		Aspects:   a.aspects(forSentiment, lang, &sentiment),
 	}
 }
 
@@ -106,7 +107,7 @@ func (a *Analyzer) Analyze(text string) attune.Analysis {
 // aspect set ([WithAspects]) or for text not in English.
 func (a *Analyzer) Aspects(text string) []attune.AspectSentiment {
 	text = sentimentText(truncate(text, a.maxBytes))
-	return a.aspects(text, DetectLanguage(dropHashes(text)))
+	return a.aspects(text, DetectLanguage(dropHashes(text)), nil)
 }
 
 // Sentiment scores the sentiment of text alone, as [Analyzer.Analyze] does,
@@ -165,11 +166,23 @@ func (a *Analyzer) score(text, lang string) attune.Sentiment {
 		l = attune.Positive
 	}
 	score := p[clsPos] - p[clsNeg]
-	if vs != nil {
+	if vs != nil && m.Blend > 0 {
 		score = m.Blend*vs.Compound + (1-m.Blend)*score
+		// The model decides the direction, VADER only grades it: a blend
+		// that crosses zero against the label is held at the label's side.
+		switch {
+		case l == attune.Positive && score < minPolar:
+			score = minPolar
+		case l == attune.Negative && score > -minPolar:
+			score = -minPolar
+		}
 	}
 	return attune.Sentiment{Score: score, Label: l}
 }
+
+// minPolar is the least score a blended positive text keeps (negative:
+// its opposite), so that the score's sign agrees with the label.
+const minPolar = 0.01
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence;
 // n <= 0 means no bound.

@@ -72,7 +72,23 @@ func newSegmenter() (*segmenter, error) {
 }
 
 // count returns the number of sentences in text, 0 for blank text.
+//
+// Punkt breaks a sentence only after a token with '.', '?' or '!' in it
+// (a final period, an ellipsis, an abbreviation, prose's sentence-ending
+// characters); text with none of them is one sentence, or none if blank,
+// and is not tokenized (TestSentenceCountFastPath).
 func (s *segmenter) count(text string) int {
+	if !strings.ContainsAny(text, ".?!") {
+		if strings.TrimSpace(text) == "" {
+			return 0
+		}
+		return 1
+	}
+	return s.countPunkt(text)
+}
+
+// countPunkt counts the sentences Punkt finds in text.
+func (s *segmenter) countPunkt(text string) int {
 	n := 0
 	for _, sent := range s.tokenizer.Tokenize(text) {
 		// prose trims each sentence; a blank one is not a sentence.

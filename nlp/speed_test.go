@@ -95,3 +95,25 @@ func BenchmarkLexScorer(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "texts/s")
 }
+
+// BenchmarkAnalyzeAspects measures Analyze with the shipped aspect set, as
+// the worker runs it, over the texts of BenchmarkSentiment and reports
+// texts/s; compare BenchmarkGovader. Run:
+// go test ./nlp -run '^$' -bench 'AnalyzeAspects|Govader' -benchmem
+func BenchmarkAnalyzeAspects(b *testing.B) {
+	a, err := New(WithAspects(shippedAspects(b)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := speedTexts(b)
+	for _, t := range texts {
+		a.Analyze(t)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		a.Analyze(texts[n%len(texts)])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "texts/s")
+}

@@ -1,12 +1,9 @@
 package nlp
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/jdkato/prose/v2"
 )
 
 // heldApostrophe stands in for an apostrophe inside a word while prose
@@ -14,8 +11,33 @@ import (
 // on it nor trims it.
 const heldApostrophe = 'ʼ' // U+02BC
 
-// reLeadingApostrophe matches an apostrophe that opens a word.
-var reLeadingApostrophe = regexp.MustCompile(`(^|\s)(['’ʼ])`)
+// separateLeadingApostrophes puts a space after each apostrophe (', ’ or ʼ)
+// that opens a word, at the start of s or after an ASCII space character
+// (\t \n \f \r or space): what replacing `(^|\s)(['’ʼ])` with "$1$2 " does
+// (TestSeparateLeadingApostrophes), without a regexp.
+func separateLeadingApostrophes(s string) string {
+	if !strings.ContainsAny(s, "'’ʼ") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	done := 0 // s[:done] is written
+	for i, r := range s {
+		if (r == '\'' || r == '’' || r == 'ʼ') && (i == 0 || isASCIISpace(s[i-1])) {
+			end := i + utf8.RuneLen(r)
+			b.WriteString(s[done:end])
+			b.WriteByte(' ')
+			done = end
+		}
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// isASCIISpace reports whether c is in RE2's \s: \t \n \f \r or space.
+func isASCIISpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
 
 // maxSpanRunes bounds the length of a space-free run handed to prose. Its
 // tokenizer peels punctuation off a word one character at a time, each step
@@ -32,21 +54,8 @@ func tokenize(clean string) []string {
 		return nil
 	}
 	text := prepare(clean)
-
-	var raw []string
-	doc, err := prose.NewDocument(text,
-		prose.WithSegmentation(false), prose.WithTagging(false), prose.WithExtraction(false))
-	if err != nil {
-		// prose v2.0.0 never fails here; should a later version, whitespace
-		// tokens are a sane degradation for one text.
-		raw = strings.Fields(text)
-	} else {
-		toks := doc.Tokens()
-		raw = make([]string, 0, len(toks))
-		for _, t := range toks {
-			raw = append(raw, t.Text)
-		}
-	}
+	var rawStack [64]string
+	raw := proseTokens(text, rawStack[:0])
 
 	out := make([]string, 0, len(raw))
 	for _, t := range raw {
@@ -76,7 +85,7 @@ func tokenize(clean string) []string {
 //
 // Runs longer than maxSpanRunes are cut with a space.
 func prepare(s string) string {
-	s = reLeadingApostrophe.ReplaceAllString(s, "$1$2 ")
+	s = separateLeadingApostrophes(s)
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/maxSpanRunes + 8)
 	prev, span := rune(0), 0

@@ -339,6 +339,9 @@ func (a *app) clusterConfig() cluster.Config {
 		MinClusterSize: c.MinClusterSize,
 		MinSamples:     c.MinSamples,
 		Bands:          attitudeBands(a.cfg.NLP.Sentiment),
+
+		Membership:       c.Membership,
+		CustomerHalfLife: c.CustomerHalfLife,
 	}.WithDefaults()
 }
 

@@ -30,6 +30,10 @@ type clusterScore struct {
 	Acc     float64 `json:"acc,omitempty"`
 	Seconds float64 `json:"seconds"`
 	K       int     `json:"k,omitempty"`
+	// CPUSeconds is the process CPU time of the fit (user + system, all
+	// threads): unlike Seconds it does not grow when other work shares
+	// the machine.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 }
 
 // benchClusterResult is the JSON `attune bench cluster --json` prints; the
@@ -73,6 +77,16 @@ type benchClusterResult struct {
 		// SameKBootstrapARI fixes k to the full fit's, isolating how stable
 		// the partition is from how stable the choice of k is.
 		SameKBootstrapARI float64 `json:"same_k_bootstrap_ari"`
+		// ColdBootstrapARI is the mean ARI between independent fits of the
+		// resamples (no previous model, a seed each): how stable a first
+		// fit is. BootstrapARI is that of re-clusters: each resample is
+		// fitted with the previous resample's model as Fit's prev, as the
+		// worker re-clusters, starting from a first fit of resample 0.
+		ColdBootstrapARI float64   `json:"cold_bootstrap_ari"`
+		ColdPairARIs     []float64 `json:"cold_pair_aris"`
+		ColdKs           []int     `json:"cold_ks"`
+		// FirstFitK is k of the first fit the re-clusters start from.
+		FirstFitK int `json:"first_fit_k"`
 	} `json:"stability"`
 	Fusion            fusionResult    `json:"fusion"`
 	Recluster100k     reclusterResult `json:"recluster_100k"`
@@ -118,7 +132,13 @@ type reclusterResult struct {
 	FixedKSeconds float64 `json:"fixed_k_seconds"`
 	// MiniBatchSeconds fits the same k with mini-batch k-means; its
 	// inertia relative to exact k-means' says what the speed costs.
-	MiniBatchSeconds      float64 `json:"minibatch_seconds"`
+	MiniBatchSeconds float64 `json:"minibatch_seconds"`
+	// CPUSeconds is the process CPU time of the first fit; WithPrev* are
+	// those of re-clustering the same events with it as the previous model
+	// (and another seed), as the worker's re-clusters do.
+	CPUSeconds            float64 `json:"cpu_seconds"`
+	WithPrevSeconds       float64 `json:"with_prev_seconds"`
+	WithPrevCPUSeconds    float64 `json:"with_prev_cpu_seconds"`
 	MiniBatchInertiaRatio float64 `json:"minibatch_inertia_ratio"`
 	MiniBatchARIVsExact   float64 `json:"minibatch_ari_vs_exact"`
 }
@@ -230,13 +250,7 @@ vectors are cached under the cache dir keyed by text hash):
 			}
 			res.EmbeddedThisRun = cache.added
 			res.VectorsCachedFrom = cache.path
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			printClusterBench(cmd.OutOrStdout(), res)
-			return nil
+			return writeBench(cmd.OutOrStdout(), asJSON, res, printClusterBench)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
@@ -321,9 +335,17 @@ func score(labels []string, truth []string, secs float64, k int) clusterScore {
 }
 
 func timedFit(ctx context.Context, pts []cluster.Point, cfg cluster.Config, prev *cluster.Model) (*cluster.Model, float64, error) {
+	m, secs, _, err := timedFitCPU(ctx, pts, cfg, prev)
+	return m, secs, err
+}
+
+// timedFitCPU is timedFit that also returns the CPU time the process spent
+// in the fit.
+func timedFitCPU(ctx context.Context, pts []cluster.Point, cfg cluster.Config, prev *cluster.Model) (*cluster.Model, float64, float64, error) {
+	c := processCPU().Seconds()
 	t := time.Now()
 	m, err := cluster.Fit(ctx, pts, cfg, prev)
-	return m, time.Since(t).Seconds(), err
+	return m, time.Since(t).Seconds(), processCPU().Seconds() - c, err
 }
 
 func (b *clusterBench) airline(res *benchClusterResult, tweets []labeledPoint) error {
@@ -340,25 +362,28 @@ func (b *clusterBench) airline(res *benchClusterResult, tweets []labeledPoint) e
 	r.Reasons = len(uniq(truth))
 	pts := points(neg)
 	b.log("airline negative: fitting", "points", len(pts))
-	m, secs, err := timedFit(b.ctx, pts, b.ccfg, nil)
+	m, secs, cpu, err := timedFitCPU(b.ctx, pts, b.ccfg, nil)
 	if err != nil {
 		return err
 	}
 	r.Attune = score(assignIDs(m, pts), truth, secs, m.K())
+	r.Attune.CPUSeconds = cpu
 	r.KScores = m.KScores
 	fixed := b.ccfg
 	fixed.K = m.K()
-	mf, secs, err := timedFit(b.ctx, pts, fixed, nil)
+	mf, secs, cpu, err := timedFitCPU(b.ctx, pts, fixed, nil)
 	if err != nil {
 		return err
 	}
 	r.AttuneFixedK = score(assignIDs(mf, pts), truth, secs, mf.K())
+	r.AttuneFixedK.CPUSeconds = cpu
 	fixed.Algorithm = cluster.AlgorithmMiniBatch
-	mm, secs, err := timedFit(b.ctx, pts, fixed, nil)
+	mm, secs, cpu, err := timedFitCPU(b.ctx, pts, fixed, nil)
 	if err != nil {
 		return err
 	}
 	r.AttuneMiniBatch = score(assignIDs(mm, pts), truth, secs, mm.K())
+	r.AttuneMiniBatch.CPUSeconds = cpu
 
 	x := make([][]float64, len(pts))
 	for i, p := range pts {
@@ -374,7 +399,9 @@ func (b *clusterBench) airline(res *benchClusterResult, tweets []labeledPoint) e
 	}
 	r.SklearnVersion = ver
 	r.SklearnKMeans = score(itoa(km.Labels), truth, km.Seconds, m.K())
+	r.SklearnKMeans.CPUSeconds = km.CPUSeconds
 	r.SklearnMiniBatch = score(itoa(mb.Labels), truth, mb.Seconds, m.K())
+	r.SklearnMiniBatch.CPUSeconds = mb.CPUSeconds
 
 	all := points(tweets)
 	ma, secs, err := timedFit(b.ctx, all, b.ccfg, nil)
@@ -452,47 +479,75 @@ func (b *clusterBench) stability(res *benchClusterResult, tweets []labeledPoint)
 	if err != nil {
 		return err
 	}
+	resample := func(i int) []cluster.Point {
+		rng := rand.New(rand.NewPCG(uint64(b.ccfg.Seed), uint64(100+i)))
+		boot := make([]cluster.Point, len(all))
+		for j := range boot {
+			boot[j] = all[rng.IntN(len(all))]
+		}
+		return boot
+	}
+	meanARI := func(labelings [][]string) (float64, []float64) {
+		var aris []float64
+		var sum float64
+		for i := range labelings {
+			for j := i + 1; j < len(labelings); j++ {
+				a := cluster.ARI(labelings[i], labelings[j])
+				aris = append(aris, a)
+				sum += a
+			}
+		}
+		return sum / float64(len(aris)), aris
+	}
+	// Independent fits: a first fit's stability, with its own k and at
+	// the full fit's k.
 	for _, sameK := range []bool{false, true} {
 		var labelings [][]string
 		for i := range resamples {
-			rng := rand.New(rand.NewPCG(uint64(b.ccfg.Seed), uint64(100+i)))
-			boot := make([]cluster.Point, len(all))
-			for j := range boot {
-				boot[j] = all[rng.IntN(len(all))]
-			}
 			cfg := b.ccfg
 			cfg.Seed = b.ccfg.Seed + int64(i) + 1
 			if sameK {
 				cfg.K = full.K()
 			}
-			b.log("stability: bootstrap fit", "resample", i+1, "same_k", sameK)
-			m, _, err := timedFit(b.ctx, boot, cfg, nil)
+			b.log("stability: independent bootstrap fit", "resample", i+1, "same_k", sameK)
+			m, _, err := timedFit(b.ctx, resample(i), cfg, nil)
 			if err != nil {
 				return err
 			}
 			if !sameK {
-				r.BootstrapKs = append(r.BootstrapKs, m.K())
+				r.ColdKs = append(r.ColdKs, m.K())
 			}
 			labelings = append(labelings, assignIDs(m, all))
 		}
-		var sum float64
-		n := 0
-		for i := range labelings {
-			for j := i + 1; j < len(labelings); j++ {
-				a := cluster.ARI(labelings[i], labelings[j])
-				if !sameK {
-					r.PairARIs = append(r.PairARIs, a)
-				}
-				sum += a
-				n++
-			}
-		}
 		if sameK {
-			r.SameKBootstrapARI = sum / float64(n)
+			r.SameKBootstrapARI, _ = meanARI(labelings)
 		} else {
-			r.BootstrapARI = sum / float64(n)
+			r.ColdBootstrapARI, r.ColdPairARIs = meanARI(labelings)
 		}
 	}
+	// Re-clusters: a first fit on another resample, then each resample
+	// re-clustered with the model before it as prev, each with a seed of
+	// its own. Labelings are compared by assignment of the original
+	// tweets, never by segment id, so keeping ids earns nothing here.
+	prev, _, err := timedFit(b.ctx, resample(resamples), b.ccfg, nil)
+	if err != nil {
+		return err
+	}
+	r.FirstFitK = prev.K()
+	var labelings [][]string
+	for i := range resamples {
+		cfg := b.ccfg
+		cfg.Seed = b.ccfg.Seed + int64(i) + 1
+		b.log("stability: bootstrap re-cluster", "resample", i+1)
+		m, _, err := timedFit(b.ctx, resample(i), cfg, prev)
+		if err != nil {
+			return err
+		}
+		r.BootstrapKs = append(r.BootstrapKs, m.K())
+		labelings = append(labelings, assignIDs(m, all))
+		prev = m
+	}
+	r.BootstrapARI, r.PairARIs = meanARI(labelings)
 	// 10% new events: fit on 10/11 of the tweets, then on all of them with
 	// the first model as the previous one.
 	rng := rand.New(rand.NewPCG(uint64(b.ccfg.Seed), 200))
@@ -502,7 +557,7 @@ func (b *clusterBench) stability(res *benchClusterResult, tweets []labeledPoint)
 		old = append(old, all[i])
 	}
 	b.log("stability: re-cluster after 10% new events")
-	prev, _, err := timedFit(b.ctx, old, b.ccfg, nil)
+	prev, _, err = timedFit(b.ctx, old, b.ccfg, nil)
 	if err != nil {
 		return err
 	}
@@ -735,13 +790,18 @@ func recluster100kChild(ctx context.Context, w io.Writer, datasets string, an *n
 	}
 	tweets = nil
 	out := reclusterResult{Events: n, RSSBeforeMB: currentRSSMiB()}
-	m, secs, err := timedFit(ctx, pts, cfg, nil)
+	m, secs, cpu, err := timedFitCPU(ctx, pts, cfg, nil)
 	if err != nil {
 		return err
 	}
-	out.Seconds, out.K = secs, m.K()
+	out.Seconds, out.CPUSeconds, out.K = secs, cpu, m.K()
 	// The peak of this one re-cluster, before the comparison fits below.
 	out.PeakRSSMB = peakRSSMiB()
+	again := cfg
+	again.Seed++
+	if _, out.WithPrevSeconds, out.WithPrevCPUSeconds, err = timedFitCPU(ctx, pts, again, m); err != nil {
+		return err
+	}
 	fixed := cfg
 	fixed.K = m.K()
 	exact, secs, err := timedFit(ctx, pts, fixed, nil)
@@ -778,14 +838,14 @@ func currentRSSMiB() float64 {
 func printClusterBench(w io.Writer, r *benchClusterResult) {
 	an := r.AirlineNegative
 	fmt.Fprintf(w, "airline negative tweets (%d, %d reasons, %d-d fused features)\n", an.Points, an.Reasons, an.Dims)
-	fmt.Fprintf(w, "  %-26s %3s %7s %7s %8s\n", "", "k", "NMI", "ARI", "seconds")
+	fmt.Fprintf(w, "  %-26s %3s %7s %7s %8s %8s\n", "", "k", "NMI", "ARI", "seconds", "cpu s")
 	for _, row := range []struct {
 		name string
 		s    clusterScore
 	}{{"attune (auto k)", an.Attune}, {"attune (same k)", an.AttuneFixedK}, {"attune mini-batch (same k)", an.AttuneMiniBatch},
 		{"sklearn KMeans " + an.SklearnVersion, an.SklearnKMeans}, {"sklearn MiniBatchKMeans", an.SklearnMiniBatch},
 		{"attune, all tweets fitted", an.AllTweets}} {
-		fmt.Fprintf(w, "  %-26s %3d %7.3f %7.3f %8.2f\n", row.name, row.s.K, row.s.NMI, row.s.ARI, row.s.Seconds)
+		fmt.Fprintf(w, "  %-26s %3d %7.3f %7.3f %8.2f %8.2f\n", row.name, row.s.K, row.s.NMI, row.s.ARI, row.s.Seconds, row.s.CPUSeconds)
 	}
 	fmt.Fprintf(w, "  PCA keeps %.0f%% of the embedding's variance\n", 100*an.PCAExplained)
 	for _, row := range []struct {
@@ -803,8 +863,8 @@ func printClusterBench(w io.Writer, r *benchClusterResult) {
 		fmt.Fprintf(w, "  %-8s k=%-3d NMI %.3f  ARI %.3f  acc %.3f  %.1fs\n", row.name, row.s.K, row.s.NMI, row.s.ARI, row.s.Acc, row.s.Seconds)
 	}
 	st := r.Stability
-	fmt.Fprintf(w, "stability: bootstrap ARI %.3f (k %v; same k: %.3f), ids kept after +10%% events %.0f%% (k %d→%d)\n",
-		st.BootstrapARI, st.BootstrapKs, st.SameKBootstrapARI, 100*st.IDsKept, st.KBefore, st.KAfter)
+	fmt.Fprintf(w, "stability: bootstrap ARI of re-clusters %.3f (k %d then %v); of independent fits %.3f (k %v; same k: %.3f), ids kept after +10%% events %.0f%% (k %d→%d)\n",
+		st.BootstrapARI, st.FirstFitK, st.BootstrapKs, st.ColdBootstrapARI, st.ColdKs, st.SameKBootstrapARI, 100*st.IDsKept, st.KBefore, st.KAfter)
 	fu := r.Fusion
 	fmt.Fprintf(w, "fusion (olist, %d reviews with text; late: %.1f%% of all reviews, %.1f%% of those with text)\n",
 		fu.Reviews, 100*fu.LateSharePopulation, 100*fu.LateShareReviewsWithText)

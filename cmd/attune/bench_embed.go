@@ -103,13 +103,7 @@ embedding model there (the project's own is trained first if
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			printBenchEmbed(cmd.OutOrStdout(), res)
-			return nil
+			return writeBench(cmd.OutOrStdout(), asJSON, res, printBenchEmbed)
 		},
 	}
 	f := cmd.Flags()

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -45,6 +45,21 @@ type benchIndexResult struct {
 	Queries           int     `json:"queries"`
 	// SearchByKind has p50/p99 per kind of query in the mix.
 	SearchByKind map[string]latency `json:"search_by_kind"`
+	// The same queries through index.SearchBleve (one plain Bleve request
+	// each: its facet builders and full sort), timed alternately with
+	// Search in the same run; results are checked to be identical.
+	BleveSearchP50Ms    float64            `json:"bleve_search_p50_ms"`
+	BleveSearchP99Ms    float64            `json:"bleve_search_p99_ms"`
+	BleveSearchByKind   map[string]latency `json:"bleve_search_by_kind"`
+	SearchP99VsBleveP99 float64            `json:"search_p99_vs_bleve_p99"`
+	// CPU time (user + system, all threads) this process spent per query:
+	// unlike wall time, it does not grow with the time spent waiting for a
+	// core while other processes run. Background merges, if any are left
+	// from indexing, are counted in whatever query they overlap.
+	SearchCPUP50Ms      float64 `json:"search_cpu_p50_ms"`
+	SearchCPUP99Ms      float64 `json:"search_cpu_p99_ms"`
+	BleveSearchCPUP50Ms float64 `json:"bleve_search_cpu_p50_ms"`
+	BleveSearchCPUP99Ms float64 `json:"bleve_search_cpu_p99_ms"`
 	// RSSAfterLoadMB is the resident size once the docs are in memory,
 	// before either index is written.
 	RSSAfterLoadMB float64 `json:"rss_after_load_mb"`
@@ -60,6 +75,9 @@ type latency struct {
 	P50Ms float64 `json:"p50_ms"`
 	P99Ms float64 `json:"p99_ms"`
 	MaxMs float64 `json:"max_ms"`
+	// CPU time per query (see benchIndexResult.SearchCPUP50Ms).
+	CPUP50Ms float64 `json:"cpu_p50_ms"`
+	CPUP99Ms float64 `json:"cpu_p99_ms"`
 }
 
 func benchIndexCmd(g *globals) *cobra.Command {
@@ -87,7 +105,10 @@ with the same mapping:
 and reports docs/s of each and their ratio, then search latency (p50/p99,
 overall and per kind) over a mix of typical queries on the Attune index:
 text, text with filters, faceted (all facets), and browsing a segment by
-time. Index bytes are measured on disk; peak RSS is this process's.`,
+time. Each query also runs through index.SearchBleve, one plain Bleve
+request (its facet builders, its sort of every match), alternating which
+goes first; the two must return identical results, and both latencies are
+reported. Index bytes are measured on disk; peak RSS is this process's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, log, err := g.load()
@@ -118,13 +139,7 @@ time. Index bytes are measured on disk; peak RSS is this process's.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			printIndexBench(cmd.OutOrStdout(), res)
-			return nil
+			return writeBench(cmd.OutOrStdout(), asJSON, res, printIndexBench)
 		},
 	}
 	f := cmd.Flags()
@@ -223,13 +238,18 @@ func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analy
 	mix := queryMix(docs)
 	docs = nil
 	runtime.GC()
-	all, byKind, err := timeQueries(ctx, ix, mix, rounds)
+	all, byKind, bleveAll, bleveByKind, err := timeQueries(ctx, ix, mix, rounds)
 	if err != nil {
 		return nil, err
 	}
+	res.SearchCPUP50Ms, res.SearchCPUP99Ms = all.CPUP50Ms, all.CPUP99Ms
+	res.BleveSearchCPUP50Ms, res.BleveSearchCPUP99Ms = bleveAll.CPUP50Ms, bleveAll.CPUP99Ms
 	res.Queries = all.N
 	res.SearchP50Ms, res.SearchP99Ms = all.P50Ms, all.P99Ms
 	res.SearchByKind = byKind
+	res.BleveSearchP50Ms, res.BleveSearchP99Ms = bleveAll.P50Ms, bleveAll.P99Ms
+	res.BleveSearchByKind = bleveByKind
+	res.SearchP99VsBleveP99 = all.P99Ms / bleveAll.P99Ms
 	res.PeakRSSMB = peakRSSMiB()
 	res.LoadAvgEnd = loadAvg()
 	return res, nil
@@ -446,28 +466,71 @@ func queryMix(docs []attune.Doc) []benchQuery {
 	return mix
 }
 
-func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds int) (latency, map[string]latency, error) {
-	var all []time.Duration
-	by := map[string][]time.Duration{}
+// timeQueries runs the mix rounds times (after a warm-up round) with
+// Search and SearchBleve in turn, which goes first alternating by round, and
+// fails if their results differ.
+func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds int) (all latency, byKind map[string]latency, bleveAll latency, bleveByKind map[string]latency, err error) {
+	type timed struct {
+		all, allCPU []time.Duration
+		by, byCPU   map[string][]time.Duration
+	}
+	newTimed := func() timed {
+		return timed{by: map[string][]time.Duration{}, byCPU: map[string][]time.Duration{}}
+	}
+	attune, plain := newTimed(), newTimed()
+	run := func(r int, bq benchQuery, search func(context.Context, index.Query) (*index.Result, error), into *timed) (*index.Result, error) {
+		c0 := processCPU()
+		t0 := time.Now()
+		res, err := search(ctx, bq.q)
+		if err != nil {
+			return nil, fmt.Errorf("search %+v: %w", bq.q, err)
+		}
+		d := time.Since(t0)
+		c := processCPU() - c0
+		if r > 0 { // round 0 warms up: the first search of each kind loads doc values
+			into.all = append(into.all, d)
+			into.by[bq.kind] = append(into.by[bq.kind], d)
+			into.allCPU = append(into.allCPU, c)
+			into.byCPU[bq.kind] = append(into.byCPU[bq.kind], c)
+		}
+		res.Took = 0
+		return res, nil
+	}
 	for r := 0; r <= rounds; r++ {
 		for _, bq := range mix {
-			t0 := time.Now()
-			if _, err := ix.Search(ctx, bq.q); err != nil {
-				return latency{}, nil, fmt.Errorf("search %+v: %w", bq.q, err)
+			var a, b *index.Result
+			if r%2 == 0 {
+				if a, err = run(r, bq, ix.Search, &attune); err == nil {
+					b, err = run(r, bq, ix.SearchBleve, &plain)
+				}
+			} else {
+				if b, err = run(r, bq, ix.SearchBleve, &plain); err == nil {
+					a, err = run(r, bq, ix.Search, &attune)
+				}
 			}
-			d := time.Since(t0)
-			if r == 0 {
-				continue // warm-up: the first search of each kind loads doc values
+			if err != nil {
+				return
 			}
-			all = append(all, d)
-			by[bq.kind] = append(by[bq.kind], d)
+			if !reflect.DeepEqual(a, b) {
+				err = fmt.Errorf("search %+v: Search and SearchBleve differ (%d and %d hits of %d and %d)", bq.q, len(a.Hits), len(b.Hits), a.Total, b.Total)
+				return
+			}
 		}
 	}
-	out := map[string]latency{}
-	for k, ds := range by {
-		out[k] = summarize(ds)
+	withCPU := func(l latency, cpu []time.Duration) latency {
+		c := summarize(cpu)
+		l.CPUP50Ms, l.CPUP99Ms = c.P50Ms, c.P99Ms
+		return l
 	}
-	return summarize(all), out, nil
+	summarizeKinds := func(t timed) map[string]latency {
+		out := map[string]latency{}
+		for k, ds := range t.by {
+			out[k] = withCPU(summarize(ds), t.byCPU[k])
+		}
+		return out
+	}
+	return withCPU(summarize(attune.all), attune.allCPU), summarizeKinds(attune),
+		withCPU(summarize(plain.all), plain.allCPU), summarizeKinds(plain), nil
 }
 
 func summarize(ds []time.Duration) latency {
@@ -501,15 +564,19 @@ func printIndexBench(w io.Writer, r *benchIndexResult) {
 	fmt.Fprintf(w, "  indexing   attune %8.0f docs/s (%.1fs)   raw bleve %8.0f docs/s (%.1fs)   ratio %.2f×\n",
 		r.AttuneDocsPerSec, r.AttuneSeconds, r.BleveDocsPerSec, r.BleveSeconds, r.AttuneVsBleve)
 	fmt.Fprintf(w, "  index size attune %.1f MiB, raw bleve %.1f MiB\n", float64(r.IndexBytes)/(1<<20), float64(r.BleveIndexBytes)/(1<<20))
-	fmt.Fprintf(w, "  search     %d queries: p50 %.2f ms, p99 %.2f ms\n", r.Queries, r.SearchP50Ms, r.SearchP99Ms)
+	fmt.Fprintf(w, "  search     %d queries: p50 %.2f ms, p99 %.2f ms; plain Bleve requests p50 %.2f ms, p99 %.2f ms (p99 ratio %.2f×)\n",
+		r.Queries, r.SearchP50Ms, r.SearchP99Ms, r.BleveSearchP50Ms, r.BleveSearchP99Ms, r.SearchP99VsBleveP99)
+	fmt.Fprintf(w, "             CPU per query: p50 %.2f ms, p99 %.2f ms; plain Bleve requests p50 %.2f ms, p99 %.2f ms\n",
+		r.SearchCPUP50Ms, r.SearchCPUP99Ms, r.BleveSearchCPUP50Ms, r.BleveSearchCPUP99Ms)
 	kinds := make([]string, 0, len(r.SearchByKind))
 	for k := range r.SearchByKind {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
 	for _, k := range kinds {
-		l := r.SearchByKind[k]
-		fmt.Fprintf(w, "    %-15s n=%-4d p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", k, l.N, l.P50Ms, l.P99Ms, l.MaxMs)
+		l, b := r.SearchByKind[k], r.BleveSearchByKind[k]
+		fmt.Fprintf(w, "    %-15s n=%-4d p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms   bleve p50 %7.2f ms  p99 %7.2f ms\n",
+			k, l.N, l.P50Ms, l.P99Ms, l.MaxMs, b.P50Ms, b.P99Ms)
 	}
 	fmt.Fprintf(w, "  peak RSS   %.0f MiB (%.0f MiB with the docs loaded, before indexing)\n", r.PeakRSSMB, r.RSSAfterLoadMB)
 	fmt.Fprintf(w, "  load avg   %.1f at start, %.1f at end\n", r.LoadAvgStart, r.LoadAvgEnd)

@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/attune-cx/attune/cluster"
 	"github.com/attune-cx/attune/ingest"
 	"github.com/attune-cx/attune/nlp"
 
@@ -117,8 +118,11 @@ type ClusterConfig struct {
 	Attributes      []string      `yaml:"attributes"`
 	MonetaryAttr    string        `yaml:"monetary_attr"`
 	EngagementAttrs []string      `yaml:"engagement_attrs"`
-	Drift           DriftConfig   `yaml:"drift"`
-	Feed            FeedConfig    `yaml:"feed"`
+	// Membership and CustomerHalfLife: see cluster.Config.
+	Membership       string        `yaml:"membership"`
+	CustomerHalfLife time.Duration `yaml:"customer_half_life"`
+	Drift            DriftConfig   `yaml:"drift"`
+	Feed             FeedConfig    `yaml:"feed"`
 	// Shared: several workers on one NATS share one segment model (see
 	// shared.go); SharedLease is the re-cluster lease's TTL.
 	Shared      bool          `yaml:"shared"`
@@ -246,6 +250,9 @@ func (c *Config) Validate() error {
 		"cluster.drift: window must be > 0, trailing >= 3, sigma > 0, min_events >= 1")
 	check(!c.Cluster.Shared || c.Cluster.SharedLease >= time.Second, "cluster.shared_lease must be >= 1s")
 	check(c.Cluster.Feed.Stream != "" && c.Cluster.Feed.MaxAge >= 0, "cluster.feed: stream must be set and max_age >= 0")
+	check(c.Cluster.Membership == "" || c.Cluster.Membership == cluster.MembershipCustomer || c.Cluster.Membership == cluster.MembershipLatest,
+		"cluster.membership %q: want customer or latest", c.Cluster.Membership)
+	check(c.Cluster.CustomerHalfLife >= 0, "cluster.customer_half_life must be > 0")
 	check(c.Cluster.Weights.Embedding >= 0 && c.Cluster.Weights.Sentiment >= 0 && c.Cluster.Weights.Behavior >= 0, "cluster.weights must be >= 0")
 	check(c.HTTP.MaxPageSize > 0 && c.HTTP.MaxPageSize <= 1000, "http.max_page_size must be in 1..1000")
 	check(c.HTTP.MaxQueryBytes > 0 && c.HTTP.MaxQueryBytes <= 1024, "http.max_query_bytes must be in 1..1024")

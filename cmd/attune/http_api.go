@@ -234,6 +234,15 @@ func (s *apiServer) rename(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
+	if rn, ok := s.state.(segmentRenamer); ok {
+		seg, err := rn.Rename(r.Context(), id, req.Name)
+		if err != nil {
+			return err
+		}
+		s.stats.invalidate()
+		writeJSON(w, http.StatusOK, map[string]any{"id": seg.ID, "name": seg.Name})
+		return nil
+	}
 	var seg attune.Segment
 	err := s.state.Update(r.Context(), func(ctx context.Context, cur *cluster.Model) (*cluster.Model, error) {
 		if cur == nil {

@@ -59,6 +59,25 @@ func (s workerState) Update(ctx context.Context, fn func(context.Context, *clust
 	return err
 }
 
+// segmentRenamer is a segmentState with a rename path of its own. The
+// worker's is the pipeline's, the one the control verb takes: stored,
+// re-indexed, and published on attune.segments.updated for the services that
+// follow segment names.
+type segmentRenamer interface {
+	Rename(ctx context.Context, ref, name string) (attune.Segment, error)
+}
+
+// Rename renames the segment with id or name ref through the pipeline.
+func (s workerState) Rename(ctx context.Context, ref, name string) (attune.Segment, error) {
+	s.p.mu.Lock()
+	cur := s.p.model
+	s.p.mu.Unlock()
+	if cur == nil {
+		return attune.Segment{}, notFound("no segments yet: they are fitted after cluster.min_events events")
+	}
+	return s.p.RenameSegment(ctx, resolveSegment(cur, ref), name)
+}
+
 // storeState is `attune serve` without a worker: the stored model, and a
 // lock among this process's requests (no other process can open the store).
 type storeState struct {

@@ -10,11 +10,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/attune-cx/attune"
 	"github.com/attune-cx/attune/embed"
 	"github.com/attune-cx/attune/ingest"
 )
@@ -185,8 +187,17 @@ func TestWorkerAPI(t *testing.T) {
 		t.Errorf("pending after erasure: %d (%v)", p, err)
 	}
 
-	// Rename through the worker updates the model the pipeline assigns with.
+	// Rename through the worker updates the model the pipeline assigns with
+	// and, like the control verb, tells attune.segments.updated.
 	segs := rw.p.Segments()
+	updates, err := a.nc.SubscribeSync(ingest.SegmentsUpdated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer updates.Unsubscribe()
+	if err := a.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	req, _ = http.NewRequest("PUT", base+"/api/segments/"+segs[0].ID+"/name", strings.NewReader(`{"name":"renamed-in-worker"}`))
 	req.Header.Set("Authorization", "Bearer tok")
 	resp, err = http.DefaultClient.Do(req)
@@ -196,6 +207,20 @@ func TestWorkerAPI(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || rw.p.Segments()[0].Name != "renamed-in-worker" {
 		t.Errorf("rename in worker: %d, pipeline model has %q", resp.StatusCode, rw.p.Segments()[0].Name)
+	}
+	for {
+		msg, err := updates.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Errorf("no %s with the new name after the HTTP rename: %v", ingest.SegmentsUpdated, err)
+			break
+		}
+		var pub []attune.Segment
+		if err := json.Unmarshal(msg.Data, &pub); err != nil {
+			t.Fatalf("%s: %v: %s", ingest.SegmentsUpdated, err, msg.Data)
+		}
+		if slices.ContainsFunc(pub, func(s attune.Segment) bool { return s.ID == segs[0].ID && s.Name == "renamed-in-worker" }) {
+			break
+		}
 	}
 
 	// With the worker stopped, `attune serve` erases from the vector cache

@@ -141,7 +141,10 @@ func (p *pipeline) feedBatch(ctx context.Context, docs []attune.Doc, customers m
 		}
 		current = append(current, d)
 	}
-	ms := cluster.MembershipOf(current)
+	ms, err := p.store.CustomerMemberships(cluster.MembershipOf(current), p.model, p.ccfg)
+	if err != nil {
+		return err
+	}
 	trs, err := p.store.Diff(ms)
 	if err != nil {
 		return err
@@ -231,7 +234,10 @@ func (p *pipeline) alertDrift(ctx context.Context, docs []attune.Doc) error {
 // marks m's memberships synced. slim holds every stored event with its
 // segment under m.
 func (p *pipeline) syncMemberships(ctx context.Context, slim []attune.Doc, prev, m *cluster.Model) error {
-	ms := cluster.MembershipOf(slim)
+	ms, err := p.store.CustomerMemberships(cluster.MembershipOf(slim), m, p.ccfg)
+	if err != nil {
+		return err
+	}
 	trs, err := p.store.Diff(ms)
 	if err != nil {
 		return err

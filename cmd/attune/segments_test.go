@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"os"
 	"path/filepath"
@@ -145,7 +147,10 @@ func membershipEvents(t *testing.T, msgs []*jetstream.RawStreamMsg) []cluster.Me
 // publish fails while NATS is down is not lost: it fails (so the worker does
 // not acknowledge it) and its retry publishes the move once NATS is back.
 func TestSegmentFeed(t *testing.T) {
-	a, p := feedApp(t)
+	// Membership "latest": one event moves its customer, which is what the
+	// moves below are built on. TestCustomerMembershipFeed covers the
+	// default, where a customer's history decides.
+	a, p := feedApp(t, "cluster.membership=latest")
 	ctx := context.Background()
 	sub, err := a.nc.SubscribeSync("attune.segments.*.enter")
 	if err != nil {
@@ -574,4 +579,83 @@ func TestWorkerSegmentFeed(t *testing.T) {
 	if n := len(feedMsgs(t, a2)); n != total {
 		t.Errorf("a restart published %d more feed messages", n-total)
 	}
+}
+
+// TestCustomerMembershipFeed checks the default customer membership on the
+// feed: a customer whose several recent tweets read like one segment stays in
+// it when one tweet reads like another (membership "latest" would move them),
+// and moves, with an exit and an enter, once their recent tweets mostly read
+// like the other segment.
+func TestCustomerMembershipFeed(t *testing.T) {
+	a, p := feedApp(t)
+	ctx := context.Background()
+	docs, vecs := analysed(t, a, tweetRecords(t, 400))
+	if err := p.commit(ctx, docs, vecs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Recluster(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The two tweets nearest to their segments' centroids, in two segments.
+	best := map[string]int{}
+	dist := map[string]float64{}
+	for i, d := range docs {
+		seg, dd, err := p.model.Nearest(cluster.Point{Doc: d, Vec: vecs[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := best[seg.ID]; !ok || dd < dist[seg.ID] {
+			best[seg.ID], dist[seg.ID] = i, dd
+		}
+	}
+	var segs []string
+	for id := range best {
+		segs = append(segs, id)
+	}
+	slices.SortFunc(segs, func(x, y string) int { return cmp.Compare(dist[x], dist[y]) })
+	if len(segs) < 2 {
+		t.Fatalf("%d segments", len(segs))
+	}
+	segA, segB := segs[0], segs[1]
+	ai, bi := best[segA], best[segB]
+
+	const cust = "customer-with-a-history"
+	day := func(d int) time.Time { return time.Date(2015, 3, d, 12, 0, 0, 0, time.UTC) }
+	like := func(i int, id string, d int) attune.Doc {
+		doc := docs[i]
+		doc.Event = attune.Event{ID: id, CustomerID: cust, Text: docs[i].Event.Text, TS: day(d)}
+		return doc
+	}
+	commit := func(i int, id string, d int) []cluster.MembershipEvent {
+		t.Helper()
+		before := len(feedMsgs(t, a))
+		if err := p.commit(ctx, []attune.Doc{like(i, id, d)}, []attune.Vector{vecs[i]}); err != nil {
+			t.Fatal(err)
+		}
+		return membershipEvents(t, feedMsgs(t, a)[before:])
+	}
+	for d := 1; d <= 4; d++ {
+		commit(ai, fmt.Sprintf("a-%d", d), d)
+	}
+	if seg, _ := p.store.Segment(cust); seg != segA {
+		t.Fatalf("after four tweets like %s the customer is in %q", segA, seg)
+	}
+	if evs := commit(bi, "b-5", 5); len(evs) != 0 {
+		t.Fatalf("one tweet like %s moved a customer with four like %s: %+v", segB, segA, evs)
+	}
+	if seg, _ := p.store.Segment(cust); seg != segA {
+		t.Fatalf("one stray tweet moved the customer to %q", seg)
+	}
+	var moved []cluster.MembershipEvent
+	for d := 6; d <= 28 && len(moved) == 0; d++ {
+		moved = commit(bi, fmt.Sprintf("b-%d", d), d)
+	}
+	if len(moved) != 2 || moved[0].Kind != cluster.Exit || moved[0].SegmentID != segA ||
+		moved[1].Kind != cluster.Enter || moved[1].SegmentID != segB || moved[1].Reason != cluster.ReasonEvent {
+		t.Fatalf("as tweets like %s piled up the feed said %+v, want an exit from %s and an enter into %s", segB, moved, segA, segB)
+	}
+	if seg, _ := p.store.Segment(cust); seg != segB {
+		t.Fatalf("store has the customer in %q, feed says %s", seg, segB)
+	}
+	t.Logf("moved %s -> %s after %s", segA, segB, moved[1].EventID)
 }

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"time"
@@ -64,30 +64,7 @@ Peak RSS is the workers' VmHWM (Ollama's own memory is not included).`,
 			if err != nil {
 				return fmt.Errorf("soak (data in %s): %w", dir, err)
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "published %d, indexed %d, dead-lettered %d (poison %d, good %d), lost %d, duplicates %d\n",
-				res.Published, res.Indexed, res.DeadLettered, res.PoisonPublished, res.GoodDeadLettered, res.Lost, res.Duplicates)
-			fmt.Fprintf(w, "kills %d, outage %.0fs (ollama reported: %v), NATS restarts %d, segments recovered %v, graceful exit %v\n",
-				res.Kills, res.OutageSeconds, res.OllamaOutageSeen, res.NATSRestarts, res.SegmentsRecovered, res.GracefulExit)
-			ks := make([]string, 0, len(res.EventsPerSec))
-			for k := range res.EventsPerSec {
-				ks = append(ks, k)
-			}
-			sort.Strings(ks)
-			for _, k := range ks {
-				fmt.Fprintf(w, "%s worker(s): %.1f events/s (%.2fx)\n", k, res.EventsPerSec[k], res.Ratio[k])
-				if v, ok := res.EventsPerSecShared[k]; ok {
-					fmt.Fprintf(w, "%s shared worker(s): %.1f events/s (%.2fx unshared)\n", k, v, res.SharedRatio[k])
-				}
-			}
-			fmt.Fprintf(w, "peak worker RSS %.1f MiB; with %d events waiting: %.1f MiB (%.2fx the %.1f MiB with %d waiting)\n",
-				res.PeakRSSMB, res.BacklogEvents, res.BacklogPeakRSSMB, res.BacklogRSSRatio, res.BacklogBaselinePeakRSSMB, res.BacklogBaselineEvents)
-			return nil
+			return writeBench(cmd.OutOrStdout(), asJSON, res, printSoakBench)
 		},
 	}
 	f := cmd.Flags()
@@ -109,4 +86,24 @@ Peak RSS is the workers' VmHWM (Ollama's own memory is not included).`,
 	f.StringVar(&dir, "dir", "", "directory for the run's data (default: a temporary one, removed)")
 	f.BoolVar(&keep, "keep", false, "keep the temporary directory")
 	return cmd
+}
+
+func printSoakBench(w io.Writer, res *soakResult) {
+	fmt.Fprintf(w, "published %d, indexed %d, dead-lettered %d (poison %d, good %d), lost %d, duplicates %d\n",
+		res.Published, res.Indexed, res.DeadLettered, res.PoisonPublished, res.GoodDeadLettered, res.Lost, res.Duplicates)
+	fmt.Fprintf(w, "kills %d, outage %.0fs (ollama reported: %v), NATS restarts %d, segments recovered %v, graceful exit %v\n",
+		res.Kills, res.OutageSeconds, res.OllamaOutageSeen, res.NATSRestarts, res.SegmentsRecovered, res.GracefulExit)
+	ks := make([]string, 0, len(res.EventsPerSec))
+	for k := range res.EventsPerSec {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		fmt.Fprintf(w, "%s worker(s): %.1f events/s (%.2fx)\n", k, res.EventsPerSec[k], res.Ratio[k])
+		if v, ok := res.EventsPerSecShared[k]; ok {
+			fmt.Fprintf(w, "%s shared worker(s): %.1f events/s (%.2fx unshared)\n", k, v, res.SharedRatio[k])
+		}
+	}
+	fmt.Fprintf(w, "peak worker RSS %.1f MiB; with %d events waiting: %.1f MiB (%.2fx the %.1f MiB with %d waiting)\n",
+		res.PeakRSSMB, res.BacklogEvents, res.BacklogPeakRSSMB, res.BacklogRSSRatio, res.BacklogBaselinePeakRSSMB, res.BacklogBaselineEvents)
 }

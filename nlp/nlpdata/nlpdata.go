@@ -137,6 +137,10 @@ type Labelled struct {
 	ID    string
 	Text  string
 	Class Class
+	// Intensity is a graded gold score in [-1, 1] where the data has one:
+	// stars (s−3)/2 for reviews, the class times the crowd's confidence
+	// for the airline tweets; elsewhere it is the class.
+	Intensity float64
 }
 
 // Airline reads Tweets.csv, one row per distinct tweet_id (the release has
@@ -176,7 +180,11 @@ func (d *Dir) Airline() (train, test []Labelled, err error) {
 		case "positive":
 			c = 1
 		}
-		l := Labelled{ID: id, Text: rec[col["text"]], Class: c}
+		conf, err := strconv.ParseFloat(rec[col["airline_sentiment_confidence"]], 64)
+		if err != nil || conf < 0 || conf > 1 {
+			return nil, nil, fmt.Errorf("read Tweets.csv: tweet %s: bad airline_sentiment_confidence %q", id, rec[col["airline_sentiment_confidence"]])
+		}
+		l := Labelled{ID: id, Text: rec[col["text"]], Class: c, Intensity: float64(c) * conf}
 		if Held(id) {
 			test = append(test, l)
 		} else {
@@ -205,7 +213,7 @@ func (d *Dir) UCI(name string) ([]Labelled, error) {
 		if strings.TrimSpace(line[i+1:]) == "1" {
 			c = 1
 		}
-		out = append(out, Labelled{ID: fmt.Sprintf("%s:%d", name, n), Text: line[:i], Class: c})
+		out = append(out, Labelled{ID: fmt.Sprintf("%s:%d", name, n), Text: line[:i], Class: c, Intensity: float64(c)})
 	}
 	return out, sc.Err()
 }
@@ -235,10 +243,13 @@ func (d *Dir) Alexa() ([]Labelled, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, Labelled{ID: strconv.Itoa(i), Text: rec[3], Class: starsClass(stars)})
+		out = append(out, Labelled{ID: strconv.Itoa(i), Text: rec[3], Class: starsClass(stars), Intensity: starsIntensity(stars)})
 	}
 	return out, nil
 }
+
+// starsIntensity maps 1–5 stars onto [-1, 1].
+func starsIntensity(stars int) float64 { return (float64(stars) - 3) / 2 }
 
 func starsClass(stars int) Class {
 	switch {
@@ -283,7 +294,7 @@ func (d *Dir) Olist() (train, test []Labelled, err error) {
 			continue
 		}
 		id := rec[col["review_id"]]
-		l := Labelled{ID: id, Text: strings.Join(parts, ". "), Class: starsClass(stars)}
+		l := Labelled{ID: id, Text: strings.Join(parts, ". "), Class: starsClass(stars), Intensity: starsIntensity(stars)}
 		if Held(id) {
 			test = append(test, l)
 		} else {
