@@ -123,6 +123,10 @@ type ClusterConfig struct {
 	CustomerHalfLife time.Duration `yaml:"customer_half_life"`
 	Drift            DriftConfig   `yaml:"drift"`
 	Feed             FeedConfig    `yaml:"feed"`
+	// Shared: several workers on one NATS share one segment model (see
+	// shared.go); SharedLease is the re-cluster lease's TTL.
+	Shared      bool          `yaml:"shared"`
+	SharedLease time.Duration `yaml:"shared_lease"`
 }
 
 // DriftConfig is cluster.drift: how segment volume and sentiment spikes are
@@ -244,6 +248,7 @@ func (c *Config) Validate() error {
 	check(c.Cluster.MinEvents >= 2, "cluster.min_events must be >= 2")
 	check(c.Cluster.Drift.Window > 0 && c.Cluster.Drift.Trailing >= 3 && c.Cluster.Drift.Sigma > 0 && c.Cluster.Drift.MinEvents >= 1,
 		"cluster.drift: window must be > 0, trailing >= 3, sigma > 0, min_events >= 1")
+	check(!c.Cluster.Shared || c.Cluster.SharedLease >= time.Second, "cluster.shared_lease must be >= 1s")
 	check(c.Cluster.Feed.Stream != "" && c.Cluster.Feed.MaxAge >= 0, "cluster.feed: stream must be set and max_age >= 0")
 	check(c.Cluster.Membership == "" || c.Cluster.Membership == cluster.MembershipCustomer || c.Cluster.Membership == cluster.MembershipLatest,
 		"cluster.membership %q: want customer or latest", c.Cluster.Membership)

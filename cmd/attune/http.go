@@ -42,6 +42,12 @@ type apiServer struct {
 	// openReads: reads need no token (the listener is on loopback).
 	openReads bool
 	stats     *statsCache
+	// search, when set, replaces ix.Search (a worker with shared state
+	// searches every worker's shard).
+	searchFn func(context.Context, index.Query) (*index.Result, error)
+	// eraseShared, when set, erases a customer from the other workers'
+	// stores and shards too and returns their index documents deleted.
+	eraseShared func(ctx context.Context, customer string, eventIDs []string) (docs, workers int, err error)
 }
 
 // errorBody is every error response: a message meant for a person, and a

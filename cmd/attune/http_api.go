@@ -137,7 +137,11 @@ func (s *apiServer) search(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.ix.Search(r.Context(), q)
+	search := s.ix.Search
+	if s.searchFn != nil {
+		search = s.searchFn
+	}
+	res, err := search(r.Context(), q)
 	if err != nil {
 		return err
 	}
@@ -431,6 +435,16 @@ func (s *apiServer) erase(w http.ResponseWriter, r *http.Request) error {
 			}
 		} else {
 			out.Notes = append(out.Notes, "no NATS connection in this process: raw events in the JetStream streams were not purged; erase through the worker's API")
+		}
+		if s.eraseShared != nil {
+			// Before the local store, which lists the events: a failure
+			// here is retried with the same list.
+			k, n, err := s.eraseShared(ctx, id, ids)
+			out.IndexDocs += k
+			if err != nil {
+				return nil, fmt.Errorf("erase at the other workers: %w", err)
+			}
+			out.Notes = append(out.Notes, fmt.Sprintf("also erased by %d other workers (cluster.shared)", n))
 		}
 		er, err := s.store.EraseCustomer(id)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -46,9 +47,14 @@ func (s workerState) Update(ctx context.Context, fn func(context.Context, *clust
 	defer s.p.fitMu.Unlock()
 	s.p.mu.Lock()
 	defer s.p.mu.Unlock()
-	m, err := fn(ctx, s.p.model)
+	prev := s.p.model
+	m, err := fn(ctx, prev)
 	if m != nil {
 		s.p.model = m
+		if s.p.shared != nil && m != prev {
+			// Renames and erased exemplars reach every worker.
+			err = errors.Join(err, s.p.shared.publishLocal(ctx, m))
+		}
 	}
 	return err
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -44,6 +46,9 @@ type pipeline struct {
 	mu    sync.Mutex
 	model *cluster.Model
 	since int // events stored since the last fit
+	// sincePath keeps since across restarts (see saveSince); "" = not kept.
+	sincePath  string
+	sinceSaved time.Time // when saveSince last wrote
 	// drift counts every assigned event per segment and window; rebuilt
 	// from the store at start and at every re-cluster.
 	drift *cluster.DriftTracker
@@ -57,6 +62,10 @@ type pipeline struct {
 	// onEmbed, if set, observes each batch's embedding time in seconds
 	// (the HTTP API's metrics). Set before the worker runs.
 	onEmbed func(seconds float64)
+
+	// shared, when cluster.shared is on, shares the model and the points
+	// with the other workers (shared.go); nil for a worker on its own.
+	shared *sharedState
 }
 
 func newPipeline(ctx context.Context, a *app) (*pipeline, error) {
@@ -78,7 +87,10 @@ func newPipeline(ctx context.Context, a *app) (*pipeline, error) {
 		model:      m,
 		drift:      tr,
 		reclusterC: make(chan struct{}, 1),
+		sincePath:  filepath.Join(a.cfg.DataDir, "events-since-fit.json"),
 	}
+	p.since = loadSince(p.sincePath, m, p.log)
+	p.dueRecluster()
 	if p.js != nil {
 		if err := ensureFeedStream(ctx, p.js, a.cfg.Cluster.Feed, a.cfg.NATS.DuplicateWindow); err != nil {
 			return nil, err
@@ -95,13 +107,25 @@ func newPipeline(ctx context.Context, a *app) (*pipeline, error) {
 		return nil, err
 	}
 	var slim []attune.Doc
-	err = p.assignAll(ctx, m, func(d attune.Doc) error {
-		p.count(d)
-		if !synced {
-			slim = append(slim, slimDoc(d))
+	if !synced && !a.cfg.Cluster.Shared {
+		// The last re-cluster saved m but may have stopped before every
+		// index document was re-labelled: finish that first (with shared
+		// state, startShared does, over this worker's shard only).
+		if slim, err = p.reindex(ctx, m); err != nil {
+			return nil, fmt.Errorf("finish the last re-cluster's re-labelling: %w", err)
 		}
-		return nil
-	})
+		if err := p.ix.ReplaceSegments(ctx, m.Segments()); err != nil {
+			return nil, fmt.Errorf("index segments: %w", err)
+		}
+	} else {
+		err = p.assignAll(ctx, m, func(d attune.Doc) error {
+			p.count(d)
+			if !synced {
+				slim = append(slim, slimDoc(d))
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rebuild segment windows: %w", err)
 	}
@@ -193,6 +217,12 @@ func (p *pipeline) commitLocked(ctx context.Context, docs []attune.Doc, vecs []a
 	if err := p.ix.IndexDocs(ctx, docs); err != nil {
 		return fmt.Errorf("index %d events: %w", len(docs), err)
 	}
+	if p.shared != nil {
+		// Before the ack, like the index: a failure retries the batch.
+		if err := p.shared.publishPoints(ctx, docs, vecs); err != nil {
+			return err
+		}
+	}
 	// Publish before returning, so the batch is acknowledged only once its
 	// moves and alerts are stored by JetStream; a failure retries the batch,
 	// which stores, indexes and publishes the same again (idempotent by id).
@@ -202,13 +232,78 @@ func (p *pipeline) commitLocked(ctx context.Context, docs []attune.Doc, vecs []a
 		}
 	}
 	p.since += len(docs)
+	p.saveSince()
+	p.dueRecluster()
+	return nil
+}
+
+// dueRecluster asks for an automatic re-cluster when enough events arrived
+// since the last fit; call with mu held (or before the pipeline runs).
+func (p *pipeline) dueRecluster() {
 	if (p.model == nil && p.every > 0 && p.since >= p.min) || (p.every > 0 && p.since >= p.every) {
 		select {
 		case p.reclusterC <- struct{}{}:
 		default:
 		}
 	}
-	return nil
+}
+
+// sinceFile is the events-since-fit count on disk, with the fit it counts
+// from.
+type sinceFile struct {
+	FittedAt time.Time `json:"fitted_at"`
+	Since    int       `json:"since"`
+}
+
+// saveSince records since, so that a restart does not forget the events
+// that count toward the next automatic re-cluster: at most once a second
+// (a crash forgets at most that second's events), without fsync (a rename of
+// a small file survives a process crash, not a power cut); a failure only
+// costs the count. saveSinceNow writes at once (at a fit, at shutdown).
+func (p *pipeline) saveSince() {
+	if time.Since(p.sinceSaved) < time.Second {
+		return
+	}
+	p.saveSinceNow()
+}
+
+func (p *pipeline) saveSinceNow() {
+	if p.sincePath == "" {
+		return
+	}
+	p.sinceSaved = time.Now()
+	var f sinceFile
+	if p.model != nil {
+		f.FittedAt = p.model.FittedAt
+	}
+	f.Since = p.since
+	b, _ := json.Marshal(f)
+	tmp := p.sincePath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err == nil {
+		_ = os.Rename(tmp, p.sincePath)
+	}
+}
+
+// loadSince returns the count saveSince recorded for model m, 0 when it
+// counted from another model or none is recorded.
+func loadSince(path string, m *cluster.Model, log *slog.Logger) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var f sinceFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		log.Warn("ignoring an unreadable events-since-fit count", "path", path, "err", err)
+		return 0
+	}
+	var fitted time.Time
+	if m != nil {
+		fitted = m.FittedAt
+	}
+	if !f.FittedAt.Equal(fitted) {
+		return 0
+	}
+	return max(f.Since, 0)
 }
 
 // runAutoRecluster re-clusters whenever Handle asks for it, until ctx ends.
@@ -218,6 +313,9 @@ func (p *pipeline) runAutoRecluster(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-p.reclusterC:
+			if p.shared != nil && !p.shared.leading() {
+				continue // the leader counts every worker's events and fits
+			}
 			if _, err := p.Recluster(ctx); err != nil && ctx.Err() == nil {
 				p.log.Error("automatic re-cluster failed", "err", err)
 			}
@@ -227,11 +325,24 @@ func (p *pipeline) runAutoRecluster(ctx context.Context) {
 
 // Recluster fits a new segment model on every stored event, re-assigns and
 // re-indexes all events, replaces the segment documents and publishes the new
-// segment table on attune.segments.updated.
+// segment table on attune.segments.updated. With shared state the elected
+// worker fits and every worker applies the model (shared.go).
 func (p *pipeline) Recluster(ctx context.Context) ([]attune.Segment, error) {
+	if p.shared != nil {
+		return p.shared.recluster(ctx)
+	}
 	p.fitMu.Lock()
 	defer p.fitMu.Unlock()
 	start := time.Now()
+	m, err := p.fit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.applyModel(ctx, m, start)
+}
+
+// fit fits a new model on every stored event, from the current one.
+func (p *pipeline) fit(ctx context.Context) (*cluster.Model, error) {
 	pts, err := p.store.Points(ctx)
 	if err != nil {
 		return nil, err
@@ -246,17 +357,25 @@ func (p *pipeline) Recluster(ctx context.Context) ([]attune.Segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fit segments: %w", err)
 	}
-	fitTook := time.Since(start)
+	return m, nil
+}
 
+// applyModel makes m the model: stores it, re-assigns and re-indexes every
+// event, replaces the segment documents and publishes the segment table and
+// the membership moves.
+func (p *pipeline) applyModel(ctx context.Context, m *cluster.Model, start time.Time) ([]attune.Segment, error) {
+	fitTook := time.Since(start)
 	// Swap the model and re-assign under mu so that no batch is assigned with
 	// the old model after this point.
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	prev := p.model
 	if err := p.store.SaveModel(m); err != nil {
 		return nil, fmt.Errorf("save segment model: %w", err)
 	}
 	p.model = m
 	p.since = 0
+	p.saveSinceNow()
 	slim, err := p.reindex(ctx, m)
 	if err != nil {
 		return nil, err
@@ -310,7 +429,16 @@ func (p *pipeline) reindex(ctx context.Context, m *cluster.Model) ([]attune.Doc,
 		if len(docs) == 0 {
 			return nil
 		}
-		if err := p.ix.IndexDocs(ctx, docs); err != nil {
+		write := docs
+		if p.shared != nil {
+			// The store holds every worker's events; this shard indexes
+			// its own.
+			var err error
+			if write, err = p.shared.owned(ctx, docs); err != nil {
+				return err
+			}
+		}
+		if err := p.ix.IndexDocs(ctx, write); err != nil {
 			return fmt.Errorf("re-index segments: %w", err)
 		}
 		docs = docs[:0]

@@ -62,6 +62,11 @@ type reindexResult struct {
 func rebuildIndex(ctx context.Context, cfg *Config, log *slog.Logger) (reindexResult, error) {
 	start := time.Now()
 	var res reindexResult
+	if cfg.Cluster.Shared {
+		// The store holds every worker's events, the shard only its own;
+		// which are whose is not recorded outside the old index.
+		return res, errors.New("reindex is not supported with cluster.shared: the store holds every worker's events and would fill this shard with them; rebuild the workers from fresh shared state instead")
+	}
 	// The same options as the worker, so the store keeps its customer
 	// features as they are.
 	st, err := cluster.OpenStore(cfg.storePath(),

@@ -103,6 +103,11 @@ func (p *pipeline) RenameSegment(ctx context.Context, id, name string) (attune.S
 		return attune.Segment{}, err
 	}
 	p.model = m
+	if p.shared != nil {
+		if err := p.shared.publishLocal(ctx, m); err != nil {
+			return attune.Segment{}, fmt.Errorf("share the renamed model with the other workers: %w", err)
+		}
+	}
 	// Only the segment's own events carry its name in the index.
 	if err := reindexSegment(ctx, p.store, p.ix, m, id); err != nil {
 		return attune.Segment{}, fmt.Errorf("re-index segment %s under its new name: %w", id, err)

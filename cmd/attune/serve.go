@@ -14,6 +14,7 @@ import (
 
 	"github.com/attune-cx/attune/embed"
 	"github.com/attune-cx/attune/embed/wordvec"
+	"github.com/attune-cx/attune/index"
 	"github.com/attune-cx/attune/ingest"
 )
 
@@ -149,6 +150,10 @@ func (a *app) startWorkerAPI(p *pipeline, w *ingest.Worker, cons jetstream.Consu
 		srv.forget = a.emb.Forget
 	}
 	srv.purge = purgeStreams(a.js, a.cfg.NATS.Stream, a.cfg.NATS.DLQStream)
+	if p.shared != nil {
+		srv.searchFn = func(ctx context.Context, q index.Query) (*index.Result, error) { return a.search(ctx, p, q) }
+		srv.eraseShared = p.shared.eraseShared
+	}
 	addr, stop, err := listenHTTP(a.cfg.HTTP, srv.Handler(), a.log)
 	if err != nil {
 		return "", err

@@ -56,6 +56,11 @@ type soakOpts struct {
 	Timeout         time.Duration // bound on each wait for the stream to drain
 	Log             *slog.Logger
 	Progress        io.Writer
+	// Args are more `attune worker` arguments (e.g. --set cluster.shared=true).
+	Args []string
+	// TputShared repeats each throughput run with cluster.shared on, right
+	// after the run without, on the same events.
+	TputShared bool
 }
 
 // soakResult is `attune bench soak --json`.
@@ -100,6 +105,10 @@ type soakResult struct {
 	BacklogBaselineIndexed   int      `json:"backlog_baseline_indexed,omitempty"`
 	BacklogRSSRatio          float64  `json:"backlog_peak_rss_ratio_to_baseline,omitempty"`
 	Notes                    []string `json:"notes,omitempty"`
+	// With --shared: events/s with cluster.shared, and its ratio to the run
+	// without it with as many workers (same events, run right after).
+	EventsPerSecShared map[string]float64 `json:"events_per_sec_shared,omitempty"`
+	SharedRatio        map[string]float64 `json:"events_per_sec_shared_ratio_to_unshared,omitempty"`
 }
 
 // soakEnv is the NATS server and Ollama the workers share.
@@ -231,6 +240,7 @@ func (e *soakEnv) start(ctx context.Context, dataDir string) (*soakWorker, error
 		// Several workers run side by side: no fixed HTTP port.
 		"--set", "http.listen=127.0.0.1:0",
 	}
+	args = append(args, e.o.Args...)
 	cmd := exec.Command(e.o.Bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	// Only the settings above: none of the soak's own ATTUNE_* overrides.
@@ -703,6 +713,22 @@ func runSoak(ctx context.Context, o soakOpts) (*soakResult, error) {
 			res.EventsPerSec[strconv.Itoa(k)] = eps
 			res.ShardDuplicates += dups
 			o.say("%d worker(s): %.1f events/s", k, eps)
+			if o.TputShared {
+				so := o
+				so.Dir = filepath.Join(o.Dir, "shared")
+				so.Args = append(slices.Clone(o.Args), "--set", "cluster.shared=true")
+				seps, sdups, err := soakThroughput(ctx, so, k, tput, tids, ollama, ocfg, res)
+				if err != nil {
+					return res, fmt.Errorf("throughput with %d shared workers: %w", k, err)
+				}
+				if res.EventsPerSecShared == nil {
+					res.EventsPerSecShared, res.SharedRatio = map[string]float64{}, map[string]float64{}
+				}
+				res.EventsPerSecShared[strconv.Itoa(k)] = seps
+				res.SharedRatio[strconv.Itoa(k)] = seps / eps
+				res.ShardDuplicates += sdups
+				o.say("%d shared worker(s): %.1f events/s (%.2fx unshared)", k, seps, seps/eps)
+			}
 		}
 		res.Ratio = map[string]float64{}
 		for k, v := range res.EventsPerSec {

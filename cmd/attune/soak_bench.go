@@ -34,6 +34,8 @@ server and an Ollama it owns, and checks what the issue promises:
      every poison event dead-lettered, no good one;
   2. throughput: --tput-events events with 1, 2 and 3 workers on one durable
      consumer (one index shard each), events/s and the ratio to 1 worker;
+     with --shared each run is repeated with cluster.shared (one segment
+     model over the workers) and compared with the run before it;
   3. back-pressure: --backlog events waiting while one worker runs for
      --backlog-run; its peak RSS.
 
@@ -75,6 +77,7 @@ Peak RSS is the workers' VmHWM (Ollama's own memory is not included).`,
 	f.BoolVar(&o.Restart, "nats-restart", true, "restart the NATS server once")
 	f.DurationVar(&o.AckWait, "ack-wait", 10*time.Second, "nats.ack_wait of the workers (how soon a killed worker's batch is redelivered)")
 	f.IntVar(&o.TputEvents, "tput-events", 20000, "events per throughput run (1, 2, 3 workers); 0 skips")
+	f.BoolVar(&o.TputShared, "shared", false, "repeat each throughput run with cluster.shared (one segment model over the workers)")
 	f.IntVar(&o.Backlog, "backlog", 1000000, "events waiting for the back-pressure run; 0 skips")
 	f.IntVar(&o.BacklogBaseline, "backlog-baseline", 40000, "events waiting in the baseline run of the back-pressure measure (enough to keep the worker busy for --backlog-run); 0 skips")
 	f.DurationVar(&backlogRun, "backlog-run", time.Minute, "how long the worker runs against the backlog")
@@ -97,6 +100,9 @@ func printSoakBench(w io.Writer, res *soakResult) {
 	sort.Strings(ks)
 	for _, k := range ks {
 		fmt.Fprintf(w, "%s worker(s): %.1f events/s (%.2fx)\n", k, res.EventsPerSec[k], res.Ratio[k])
+		if v, ok := res.EventsPerSecShared[k]; ok {
+			fmt.Fprintf(w, "%s shared worker(s): %.1f events/s (%.2fx unshared)\n", k, v, res.SharedRatio[k])
+		}
 	}
 	fmt.Fprintf(w, "peak worker RSS %.1f MiB; with %d events waiting: %.1f MiB (%.2fx the %.1f MiB with %d waiting)\n",
 		res.PeakRSSMB, res.BacklogEvents, res.BacklogPeakRSSMB, res.BacklogRSSRatio, res.BacklogBaselinePeakRSSMB, res.BacklogBaselineEvents)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -87,6 +88,12 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 			a.log.Warn("re-cluster after re-embedding failed", "err", err)
 		}
 	}
+	if a.cfg.Cluster.Shared {
+		// Catch up with the other workers' events and model first.
+		if _, err := a.startShared(ctx, p); err != nil {
+			return nil, err
+		}
+	}
 	w := ingest.NewWorker(a.js, cons, p, ingest.WorkerConfig{
 		FetchBatch:    a.cfg.NATS.FetchBatch,
 		FetchWait:     a.cfg.NATS.FetchWait,
@@ -102,6 +109,9 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 	httpAddr, err := a.startWorkerAPI(p, w, cons)
 	if err != nil {
 		return nil, err
+	}
+	if p.shared != nil {
+		p.shared.setHTTP(httpAddr)
 	}
 	rw := &runningWorker{w: w, p: p, done: make(chan struct{}), httpAddr: httpAddr}
 	rw.wg.Add(3)
@@ -121,8 +131,14 @@ func (a *app) startWorker(ctx context.Context, buildModel bool) (*runningWorker,
 		rw.wg.Wait()
 		close(rw.done)
 	}()
-	// Stop the loops before the stores they use are closed.
-	a.onClose(func() { <-rw.done })
+	// Stop the loops before the stores they use are closed; then keep the
+	// events-since-fit count for the next start.
+	a.onClose(func() {
+		<-rw.done
+		p.mu.Lock()
+		p.saveSinceNow()
+		p.mu.Unlock()
+	})
 	return rw, nil
 }
 
@@ -171,12 +187,17 @@ func (a *app) serveControl(p *pipeline, w *ingest.Worker) error {
 			if err := json.Unmarshal(req, &q); err != nil {
 				return nil, fmt.Errorf("bad search request: %w", err)
 			}
-			return a.ix.Search(ctx, q)
+			return a.search(ctx, p, q)
 		},
 		"model": func(ctx context.Context, req []byte) (any, error) {
 			var r modelSwitchRequest
 			if err := json.Unmarshal(req, &r); err != nil || r.Model == "" {
 				return nil, fmt.Errorf("bad model request %q: want {\"model\":\"NAME\"}", req)
+			}
+			if p.shared != nil {
+				// One worker would re-embed while the others and the shared
+				// points keep the old model's vectors.
+				return nil, errors.New("model use is not supported with cluster.shared: stop every worker, set embed.model, and start them on fresh shared state")
 			}
 			return p.switchModel(ctx, a.cfg.DataDir, r.Model)
 		},
