@@ -477,7 +477,11 @@ func (p *pipeline) storeReplicated(docs []attune.Doc, vecs []attune.Vector) erro
 		// The worker that consumed them published their moves; record them
 		// here without publishing, so this worker's next moves start from
 		// where the customers are.
-		if _, err := p.store.Move(cluster.MembershipOf(current)); err != nil {
+		ms, err := p.store.CustomerMemberships(cluster.MembershipOf(current), p.model, p.ccfg)
+		if err != nil {
+			return fmt.Errorf("shared memberships: %w", err)
+		}
+		if _, err := p.store.Move(ms); err != nil {
 			return fmt.Errorf("record shared memberships: %w", err)
 		}
 	}
