@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -557,4 +558,35 @@ func bestOf(ctx context.Context, x *matrix, k, maxIter, inits int, seed int64, k
 		}
 	}
 	return best, nil
+}
+
+// KMeans clusters the rows of x into k groups with the k-means that Fit runs
+// for its final fit (cfg's Algorithm, Inits, MaxIter, BatchSize and Seed,
+// defaults applied), and nothing else Fit does: no scaling, PCA, naming or
+// exemplars. It is for comparing the clustering itself with another
+// implementation on the same matrix (attune bench cluster). It returns the
+// cluster of each row.
+func KMeans(ctx context.Context, x [][]float64, k int, cfg Config) ([]int, error) {
+	cfg = cfg.WithDefaults()
+	if len(x) == 0 || k < 1 || k > len(x) {
+		return nil, fmt.Errorf("k-means of %d rows with k=%d: %w", len(x), k, ErrInvalidConfig)
+	}
+	m := newMatrix(len(x), len(x[0]))
+	for i, row := range x {
+		if len(row) != m.d {
+			return nil, fmt.Errorf("row %d has %d columns, want %d: %w", i, len(row), m.d, ErrDimMismatch)
+		}
+		copy(m.row(i), row)
+	}
+	var res *kmResult
+	var err error
+	if cfg.Algorithm == AlgorithmMiniBatch {
+		res, err = bestOfMiniBatch(ctx, m, k, cfg.BatchSize, cfg.Inits, cfg.Seed)
+	} else {
+		res, err = bestOf(ctx, m, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamFinal)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res.labels, nil
 }

@@ -176,3 +176,34 @@ func TestFitCancelled(t *testing.T) {
 		t.Fatal("Fit on a cancelled context succeeded")
 	}
 }
+
+// TestKMeansMatchesFit checks that KMeans, the bare clustering bench cluster
+// times against scikit-learn, is the one Fit runs: on the matrix Fit
+// clustered (its fused vectors), with the model's k, it gives the same
+// partition.
+func TestKMeansMatchesFit(t *testing.T) {
+	pts, _ := textPoints(banking77(t, "test", fiveIntents...))
+	cfg := Config{K: 5, Seed: 7}
+	m, err := Fit(context.Background(), pts, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([][]float64, len(pts))
+	fitted := make([]string, len(pts))
+	for i, p := range pts {
+		if x[i], err = m.Fused(p); err != nil {
+			t.Fatal(err)
+		}
+		fitted[i] = m.Assign(p).ID
+	}
+	labels, err := KMeans(context.Background(), x, m.K(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ari := ARI(fitted, labels); ari < 0.999 {
+		t.Fatalf("KMeans on Fit's matrix agrees with Fit at ARI %.3f, want the same partition", ari)
+	}
+	if _, err := KMeans(context.Background(), x, len(x)+1, cfg); err == nil {
+		t.Error("k above the row count was accepted")
+	}
+}
