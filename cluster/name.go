@@ -98,6 +98,8 @@ type Description struct {
 	Terms []string `json:"terms"`
 	// Stems are the stems behind Terms.
 	Stems []string `json:"stems"`
+	// Aspect is the dominant aspect the name starts with, if any.
+	Aspect string `json:"aspect,omitempty"`
 }
 
 // Name returns a unique name for each group of docs, as Describe does.
@@ -111,19 +113,34 @@ func Name(groups [][]attune.Doc) []string {
 }
 
 // Describe ranks each group's stems by class-based TF-IDF against all groups
-// and names the group after its best terms and its attitude. topTerms bounds
-// the terms listed per group.
+// and names the group after its dominant aspect or its best terms, and its
+// attitude. topTerms bounds the terms listed per group.
 //
 // c-TF-IDF (Grootendorst 2022, BERTopic) weighs stem t in group c as
 // tf(t,c)·log(1 + A/f(t)), where tf counts the documents of c that contain t
 // (a word repeated in one text counts once) normalised by c's total, f(t)
 // sums those counts over all groups and A is the mean total per group. A stem
-// frequent in one group and rare elsewhere ranks first.
+// frequent in one group and rare elsewhere ranks first. On top, an idf over
+// groups, log(1 + G/g(t)) with g(t) the number of the G groups where t is
+// prominent (in at least half the share of texts of the group where it is
+// commonest), sinks a word that every group uses ("flight" in airline tweets)
+// below the words that tell the groups apart.
+//
+// A name term must also be over-represented in its group (see minNameLift)
+// and used by enough of its customers (minNameShare); a stem is shown as the
+// same word in every group ("thanks", not "thanks" here and "thank" there);
+// and a stem that mostly comes in one two-word phrase is named by the phrase
+// ("customer-service"). A group most of whose texts mention one aspect
+// (Analysis.Aspects) that is no other group's dominant aspect is named after
+// it first ("baggage-angry"); see minAspectShare.
 //
 // Attitudes follow LexiconBands (VADER scores); Fit uses Config.Bands.
 func Describe(groups [][]attune.Doc, topTerms int) []Description {
 	return describe(groups, topTerms, nil, LexiconBands)
 }
+
+// bigram is two stems that follow each other in a text.
+type bigram [2]string
 
 // describe is Describe where fixed[g], when set, is group g's name already
 // (a segment that kept its previous name); the other names avoid them. fixed
@@ -134,14 +151,32 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 	total := make([]float64, len(groups))
 	f := map[string]int{}
 	// Per group: the customers who used each stem, how many customers the
-	// group has, and in how many of its docs each stem was a hashtag.
+	// group has, in how many of its docs each stem was a hashtag, the docs
+	// holding each bigram and those mentioning each aspect.
 	custs := make([]map[string]map[string]bool, len(groups))
 	ncust := make([]int, len(groups))
 	tagged := make([]map[string]int, len(groups))
+	bigrams := make([]map[bigram]int, len(groups))
+	aspects := make([]map[string]int, len(groups))
+	surfCounts := make([]map[string]map[string]int, len(groups))
+	allSurf := map[string]map[string]int{}
+	ndocs := 0
 	for g, docs := range groups {
 		df[g] = map[string]int{}
 		custs[g] = map[string]map[string]bool{}
 		tagged[g] = map[string]int{}
+		bigrams[g] = map[bigram]int{}
+		aspects[g] = map[string]int{}
+		surfCounts[g] = surfaceCounts(docs)
+		for s, words := range surfCounts[g] {
+			if allSurf[s] == nil {
+				allSurf[s] = map[string]int{}
+			}
+			for w, n := range words {
+				allSurf[s][w] += n
+			}
+		}
+		ndocs += len(docs)
 		all := map[string]bool{}
 		for _, d := range docs {
 			cid := docCustomer(d)
@@ -164,13 +199,46 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 					tagged[g][s]++
 				}
 			}
+			seenPair := map[bigram]bool{}
+			for _, p := range docBigrams(d) {
+				if !seenPair[p] {
+					seenPair[p] = true
+					bigrams[g][p]++
+				}
+			}
+			seenAspect := map[string]bool{}
+			for _, a := range d.Analysis.Aspects {
+				if a.Aspect != "" && !seenAspect[a.Aspect] {
+					seenAspect[a.Aspect] = true
+					aspects[g][a.Aspect]++
+				}
+			}
 		}
 		ncust[g] = len(all)
 	}
 	avg := sum(total) / float64(max(1, len(groups)))
 
+	// share[g][t] is the share of group g's docs that hold t; prominent[t]
+	// counts the groups where that share is at least half its peak.
+	share := func(g int, s string) float64 { return float64(df[g][s]) / float64(max(1, len(groups[g]))) }
+	peak := map[string]float64{}
+	for g := range groups {
+		for s := range df[g] {
+			peak[s] = max(peak[s], share(g, s))
+		}
+	}
+	prominent := map[string]int{}
+	for g := range groups {
+		for s := range df[g] {
+			if 2*share(g, s) >= peak[s] {
+				prominent[s]++
+			}
+		}
+	}
+	dominant := dominantAspects(groups, aspects)
+
 	descs := make([]Description, len(groups))
-	allTerms := make([][]string, len(groups)) // surface forms, best first, for naming
+	allTerms := make([][]string, len(groups)) // name terms, best first
 	for g, docs := range groups {
 		type scored struct {
 			stem string
@@ -178,7 +246,9 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 		}
 		ranked := make([]scored, 0, len(df[g]))
 		for s, n := range df[g] {
-			ranked = append(ranked, scored{s, float64(n) / total[g] * math.Log1p(avg/float64(f[s]))})
+			idf := math.Log1p(avg / float64(f[s]))
+			segIDF := math.Log1p(float64(len(groups)) / float64(max(1, prominent[s])))
+			ranked = append(ranked, scored{s, float64(n) / total[g] * idf * segIDF})
 		}
 		slices.SortFunc(ranked, func(a, b scored) int {
 			if c := cmp.Compare(b.w, a.w); c != 0 {
@@ -186,33 +256,82 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 			}
 			return strings.Compare(a.stem, b.stem)
 		})
-		surf := surfaceForms(docs)
+		// Terms show a word the group wrote; names show the word all groups
+		// write most, so one word is not named two ways ("thanks", "thank").
+		word := func(s string) string {
+			if w := pickSurface(surfCounts[g][s], allSurf[s]); w != "" {
+				return w
+			}
+			return s
+		}
+		nameWord := func(s string) string {
+			if w := pickSurface(allSurf[s], allSurf[s]); w != "" {
+				return w
+			}
+			return s
+		}
+		// lift is how much more often t is used in g than in the other
+		// groups.
+		lift := func(s string) float64 {
+			rest := float64(f[s]-df[g][s]) / float64(max(1, ndocs-len(docs)))
+			if rest == 0 {
+				return math.Inf(1)
+			}
+			return share(g, s) / rest
+		}
 		d := &descs[g]
-		var naming, fallback []string // name terms; those that fail only coverage
+		// Name terms; those with reach that are over-represented in g but
+		// less than minNameLift; those that lack only reach. The latter two
+		// name g only when it has no name term. A word g uses no more than
+		// the other groups never names it: it would not tell g apart.
+		var naming, fallback []string
+		var mild []liftedTerm
+		if a := dominant[g]; a != "" {
+			d.Aspect = a
+			naming = append(naming, aspectSlug(a))
+		}
+		named := map[string]bool{} // stems a name term already holds
 		for _, r := range ranked {
 			if len(d.Terms) == topTerms && len(naming) == topTerms {
 				break
 			}
-			word := surf[r.stem]
-			if word == "" {
-				word = r.stem
-			}
-			if len(d.Terms) < topTerms && !slices.Contains(d.Terms, word) {
+			w := word(r.stem)
+			if len(d.Terms) < topTerms && !slices.Contains(d.Terms, w) {
 				// Two stems shown as one word would read as a repeat.
 				d.Stems = append(d.Stems, r.stem)
-				d.Terms = append(d.Terms, word)
+				d.Terms = append(d.Terms, w)
 			}
 			// A segment is named after what its customers say, not after
 			// a campaign hashtag nor a word a handful of them repeat.
-			t := nameSafe(word)
-			if t == "" || slices.Contains(naming, t) || 2*tagged[g][r.stem] >= df[g][r.stem] {
+			t := nameSafe(nameWord(r.stem))
+			if t == "" || named[r.stem] || slices.Contains(naming, t) || 2*tagged[g][r.stem] >= df[g][r.stem] {
 				continue
 			}
-			if float64(len(custs[g][r.stem])) >= minNameShare*float64(ncust[g]) {
+			stemsOf := []string{r.stem}
+			if p, ok := phrase(bigrams[g], r.stem, df[g][r.stem]); ok {
+				a, b := nameSafe(nameWord(p[0])), nameSafe(nameWord(p[1]))
+				if a != "" && b != "" && !named[p[0]] && !named[p[1]] {
+					t, stemsOf = a+"-"+b, p[:]
+				}
+			}
+			if slices.Contains(naming, t) {
+				continue
+			}
+			reach := !slices.ContainsFunc(stemsOf, func(s string) bool {
+				return float64(len(custs[g][s])) < minNameShare*float64(ncust[g])
+			})
+			if reach && lift(r.stem) >= minNameLift {
 				if len(naming) < topTerms {
 					naming = append(naming, t)
+					for _, s := range stemsOf {
+						named[s] = true
+					}
 				}
-			} else if len(fallback) < topTerms && !slices.Contains(fallback, t) {
+			} else if l := lift(r.stem); reach && l > 1 {
+				if !slices.ContainsFunc(mild, func(m liftedTerm) bool { return m.term == t }) {
+					mild = append(mild, liftedTerm{t, l})
+				}
+			} else if l >= minNameLift && len(fallback) < topTerms && !slices.Contains(fallback, t) {
 				fallback = append(fallback, t)
 			}
 		}
@@ -226,7 +345,15 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 		d.MeanSentiment = mean
 		d.Attitude = bands.Attitude(mean)
 		allTerms[g] = naming
-		if len(naming) == 0 {
+		if len(allTerms[g]) == 0 {
+			// The most over-represented first: c-TF-IDF would put a word
+			// every group uses often ahead of it.
+			slices.SortStableFunc(mild, func(a, b liftedTerm) int { return cmp.Compare(b.lift, a.lift) })
+			for _, m := range mild[:min(len(mild), topTerms)] {
+				allTerms[g] = append(allTerms[g], m.term)
+			}
+		}
+		if len(allTerms[g]) == 0 {
 			allTerms[g] = fallback
 		}
 		if len(allTerms[g]) == 0 {
@@ -252,6 +379,93 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 		descs[free[i]].Name = name
 	}
 	return descs
+}
+
+// liftedTerm is a name term and how many times more often its group uses it
+// than the other groups.
+type liftedTerm struct {
+	term string
+	lift float64
+}
+
+// minNameLift is how many times more often a term must be used in a segment
+// than in the others to name it: c-TF-IDF still ranks a word every segment
+// uses high in a segment that uses it a little more, and "flight" names
+// nothing when every airline segment is about flights.
+const minNameLift = 1.5
+
+// minPhraseShare is the share of a stem's texts in a group that must use it
+// in one two-word phrase for the phrase to name the group instead
+// ("customer-service", not "customer").
+const minPhraseShare = 0.5
+
+// minAspectShare is the share of a group's texts that must mention its
+// commonest aspect for the aspect to name the group: a clear majority.
+const minAspectShare = 0.5
+
+// dominantAspects returns, per group, the aspect that most of its docs
+// mention (at least minAspectShare of them), or "" when there is none or
+// another group has the same dominant aspect: then it tells neither apart.
+func dominantAspects(groups [][]attune.Doc, counts []map[string]int) []string {
+	out := make([]string, len(groups))
+	n := map[string]int{}
+	for g, docs := range groups {
+		best, bestN := "", 0
+		for a, c := range counts[g] {
+			if c > bestN || c == bestN && a < best {
+				best, bestN = a, c
+			}
+		}
+		if len(docs) > 0 && float64(bestN) >= minAspectShare*float64(len(docs)) && aspectSlug(best) != "" {
+			out[g] = best
+			n[best]++
+		}
+	}
+	for g, a := range out {
+		if n[a] > 1 {
+			out[g] = ""
+		}
+	}
+	return out
+}
+
+// aspectSlug writes an aspect's name as name words: "wait_time" is
+// "wait-time".
+func aspectSlug(a string) string {
+	var parts []string
+	for _, p := range strings.FieldsFunc(a, func(r rune) bool { return r == '_' || r == '-' || unicode.IsSpace(r) }) {
+		if p = nameSafe(p); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, "-")
+}
+
+// phrase returns the commonest bigram holding stem s in a group, when it
+// comes in at least minPhraseShare of the n docs that hold s.
+func phrase(bigrams map[bigram]int, s string, n int) (bigram, bool) {
+	var best bigram
+	bestN := 0
+	for p, c := range bigrams {
+		if (p[0] == s || p[1] == s) && (c > bestN || c == bestN && (p[0] < best[0] || p[0] == best[0] && p[1] < best[1])) {
+			best, bestN = p, c
+		}
+	}
+	return best, bestN > 0 && float64(bestN) >= minPhraseShare*float64(n)
+}
+
+// docBigrams returns the pairs of stems of d whose words are next to each
+// other in the text (no stop word between them).
+func docBigrams(d attune.Doc) []bigram {
+	at := alignStems(d)
+	var out []bigram
+	for i := 1; i < len(at); i++ {
+		s0, s1 := d.Analysis.Stems[i-1], d.Analysis.Stems[i]
+		if at[i-1] >= 0 && at[i] == at[i-1]+1 && s0 != s1 && s0 != "" && s1 != "" {
+			out = append(out, bigram{s0, s1})
+		}
+	}
+	return out
 }
 
 // minNameShare is the share of a segment's customers that must have used a
@@ -367,34 +581,63 @@ func nameSafe(w string) string {
 // (the shorter, then alphabetically first, on a tie), so that names read
 // "delay", not "delai".
 func surfaceForms(docs []attune.Doc) map[string]string {
-	counts := map[string]map[string]int{}
-	for _, d := range docs {
-		toks := d.Analysis.Tokens
-		pos := 0
-		for _, s := range d.Analysis.Stems {
-			// Stems keep text order and drop stop words, so the token a stem
-			// came from is the next token at or after pos that it matches.
-			for i := pos; i < len(toks); i++ {
-				if stemOf(s, toks[i]) {
-					if counts[s] == nil {
-						counts[s] = map[string]int{}
-					}
-					counts[s][toks[i]]++
-					pos = i + 1
-					break
-				}
-			}
-		}
-	}
+	counts := surfaceCounts(docs)
 	out := make(map[string]string, len(counts))
 	for s, words := range counts {
-		best, bestN := "", 0
-		for w, n := range words {
-			if n > bestN || n == bestN && (len(w) < len(best) || len(w) == len(best) && w < best) {
-				best, bestN = w, n
+		out[s] = pickSurface(words, words)
+	}
+	return out
+}
+
+// surfaceCounts counts, per stem of docs, the tokens it comes from.
+func surfaceCounts(docs []attune.Doc) map[string]map[string]int {
+	counts := map[string]map[string]int{}
+	for _, d := range docs {
+		for i, at := range alignStems(d) {
+			if at < 0 {
+				continue
+			}
+			s := d.Analysis.Stems[i]
+			if counts[s] == nil {
+				counts[s] = map[string]int{}
+			}
+			counts[s][d.Analysis.Tokens[at]]++
+		}
+	}
+	return counts
+}
+
+// pickSurface returns the word among those of local (a stem's tokens in one
+// group) that is commonest in global (its tokens in all groups), the shorter,
+// then alphabetically first, on a tie: a stem reads the same in every group
+// that uses its commonest word. "" when local is empty.
+func pickSurface(local, global map[string]int) string {
+	best, bestN := "", -1
+	for w := range local {
+		n := global[w]
+		if n > bestN || n == bestN && (len(w) < len(best) || len(w) == len(best) && w < best) {
+			best, bestN = w, n
+		}
+	}
+	return best
+}
+
+// alignStems returns, for each stem of d, the index of the token it came
+// from, or -1. Stems keep text order and drop stop words, so the token a stem
+// came from is the next token at or after the previous match that it matches.
+func alignStems(d attune.Doc) []int {
+	toks := d.Analysis.Tokens
+	out := make([]int, len(d.Analysis.Stems))
+	pos := 0
+	for j, s := range d.Analysis.Stems {
+		out[j] = -1
+		for i := pos; i < len(toks); i++ {
+			if stemOf(s, toks[i]) {
+				out[j] = i
+				pos = i + 1
+				break
 			}
 		}
-		out[s] = best
 	}
 	return out
 }
