@@ -167,15 +167,7 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 		tagged[g] = map[string]int{}
 		bigrams[g] = map[bigram]int{}
 		aspects[g] = map[string]int{}
-		surfCounts[g] = surfaceCounts(docs)
-		for s, words := range surfCounts[g] {
-			if allSurf[s] == nil {
-				allSurf[s] = map[string]int{}
-			}
-			for w, n := range words {
-				allSurf[s][w] += n
-			}
-		}
+		surfCounts[g] = map[string]map[string]int{}
 		ndocs += len(docs)
 		all := map[string]bool{}
 		for _, d := range docs {
@@ -199,19 +191,26 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 					tagged[g][s]++
 				}
 			}
-			seenPair := map[bigram]bool{}
-			for _, p := range docBigrams(d) {
-				if !seenPair[p] {
-					seenPair[p] = true
+			at := alignStems(d)
+			countSurfaces(surfCounts[g], d, at)
+			pairs := docBigrams(d, at)
+			for i, p := range pairs {
+				if !slices.Contains(pairs[:i], p) {
 					bigrams[g][p]++
 				}
 			}
-			seenAspect := map[string]bool{}
-			for _, a := range d.Analysis.Aspects {
-				if a.Aspect != "" && !seenAspect[a.Aspect] {
-					seenAspect[a.Aspect] = true
+			for i, a := range d.Analysis.Aspects {
+				if a.Aspect != "" && !slices.ContainsFunc(d.Analysis.Aspects[:i], func(b attune.AspectSentiment) bool { return b.Aspect == a.Aspect }) {
 					aspects[g][a.Aspect]++
 				}
+			}
+		}
+		for s, words := range surfCounts[g] {
+			if allSurf[s] == nil {
+				allSurf[s] = map[string]int{}
+			}
+			for w, n := range words {
+				allSurf[s][w] += n
 			}
 		}
 		ncust[g] = len(all)
@@ -291,6 +290,7 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 			naming = append(naming, aspectSlug(a))
 		}
 		named := map[string]bool{} // stems a name term already holds
+		phrasesOf := phrases(bigrams[g])
 		for _, r := range ranked {
 			if len(d.Terms) == topTerms && len(naming) == topTerms {
 				break
@@ -308,10 +308,17 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 				continue
 			}
 			stemsOf := []string{r.stem}
-			if p, ok := phrase(bigrams[g], r.stem, df[g][r.stem]); ok {
-				a, b := nameSafe(nameWord(p[0])), nameSafe(nameWord(p[1]))
-				if a != "" && b != "" && !named[p[0]] && !named[p[1]] {
-					t, stemsOf = a+"-"+b, p[:]
+			// A stem that mostly comes in one phrase is named by it, unless
+			// the other word is a hashtag or already in the name.
+			if b, ok := phrasesOf[r.stem]; ok && float64(b.n) >= minPhraseShare*float64(df[g][r.stem]) {
+				p := b.pair
+				other := p[0]
+				if other == r.stem {
+					other = p[1]
+				}
+				w0, w1 := nameSafe(nameWord(p[0])), nameSafe(nameWord(p[1]))
+				if w0 != "" && w1 != "" && !named[other] && 2*tagged[g][other] < df[g][other] {
+					t, stemsOf = w0+"-"+w1, p[:]
 				}
 			}
 			if slices.Contains(naming, t) {
@@ -441,23 +448,31 @@ func aspectSlug(a string) string {
 	return strings.Join(parts, "-")
 }
 
-// phrase returns the commonest bigram holding stem s in a group, when it
-// comes in at least minPhraseShare of the n docs that hold s.
-func phrase(bigrams map[bigram]int, s string, n int) (bigram, bool) {
-	var best bigram
-	bestN := 0
+// phrases returns, per stem, the commonest bigram holding it in a group and
+// how many docs hold that bigram (ties go to the alphabetically first pair).
+func phrases(bigrams map[bigram]int) map[string]countedBigram {
+	out := map[string]countedBigram{}
 	for p, c := range bigrams {
-		if (p[0] == s || p[1] == s) && (c > bestN || c == bestN && (p[0] < best[0] || p[0] == best[0] && p[1] < best[1])) {
-			best, bestN = p, c
+		for _, s := range p {
+			b, ok := out[s]
+			if !ok || c > b.n || c == b.n && (p[0] < b.pair[0] || p[0] == b.pair[0] && p[1] < b.pair[1]) {
+				out[s] = countedBigram{p, c}
+			}
 		}
 	}
-	return best, bestN > 0 && float64(bestN) >= minPhraseShare*float64(n)
+	return out
+}
+
+// countedBigram is a bigram and the number of docs that hold it.
+type countedBigram struct {
+	pair bigram
+	n    int
 }
 
 // docBigrams returns the pairs of stems of d whose words are next to each
 // other in the text (no stop word between them).
-func docBigrams(d attune.Doc) []bigram {
-	at := alignStems(d)
+// at is alignStems(d).
+func docBigrams(d attune.Doc, at []int) []bigram {
 	var out []bigram
 	for i := 1; i < len(at); i++ {
 		s0, s1 := d.Analysis.Stems[i-1], d.Analysis.Stems[i]
@@ -593,18 +608,24 @@ func surfaceForms(docs []attune.Doc) map[string]string {
 func surfaceCounts(docs []attune.Doc) map[string]map[string]int {
 	counts := map[string]map[string]int{}
 	for _, d := range docs {
-		for i, at := range alignStems(d) {
-			if at < 0 {
-				continue
-			}
-			s := d.Analysis.Stems[i]
-			if counts[s] == nil {
-				counts[s] = map[string]int{}
-			}
-			counts[s][d.Analysis.Tokens[at]]++
-		}
+		countSurfaces(counts, d, alignStems(d))
 	}
 	return counts
+}
+
+// countSurfaces adds the tokens d's stems come from to counts; at is
+// alignStems(d).
+func countSurfaces(counts map[string]map[string]int, d attune.Doc, at []int) {
+	for i, j := range at {
+		if j < 0 {
+			continue
+		}
+		s := d.Analysis.Stems[i]
+		if counts[s] == nil {
+			counts[s] = map[string]int{}
+		}
+		counts[s][d.Analysis.Tokens[j]]++
+	}
 }
 
 // pickSurface returns the word among those of local (a stem's tokens in one

@@ -204,9 +204,24 @@ func TestNameHelpers(t *testing.T) {
 	// Bigrams are stems whose words are adjacent: "customer service", not
 	// "service" and "terrible" across "was".
 	d := analysedDoc(attune.Event{Text: "@united customer service was terrible. The customer service!"})
-	got := docBigrams(d)
+	got := docBigrams(d, alignStems(d))
 	want := []bigram{{"custom", "servic"}, {"custom", "servic"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("docBigrams(%q, stems %q) = %v, want %v", d.Analysis.Tokens, d.Analysis.Stems, got, want)
+	}
+}
+
+// BenchmarkDescribe names the 9,178 negative airline tweets grouped by
+// complaint reason, with their aspects: the naming share of a re-cluster.
+//
+//	go test -run '^$' -bench Describe ./cluster/
+func BenchmarkDescribe(b *testing.B) {
+	_, groups := negativeByReason(b)
+	for _, g := range groups {
+		withAspects(b, g)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Describe(groups, DefaultTopTerms)
 	}
 }
