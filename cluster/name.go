@@ -132,7 +132,10 @@ func Name(groups [][]attune.Doc) []string {
 // and a stem that mostly comes in one two-word phrase is named by the phrase
 // ("customer-service"). A group most of whose texts mention one aspect
 // (Analysis.Aspects) that is no other group's dominant aspect is named after
-// it first ("baggage-angry"); see minAspectShare.
+// it first ("baggage-angry"); see minAspectShare. A group with no such term
+// is named after the words with reach it uses more than the others, most
+// over-represented first; failing those, after its distinctive words that few
+// of its customers use; failing those, "misc".
 //
 // Attitudes follow LexiconBands (VADER scores); Fit uses Config.Bands.
 func Describe(groups [][]attune.Doc, topTerms int) []Description {
@@ -269,8 +272,8 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 			}
 			return s
 		}
-		// lift is how much more often t is used in g than in the other
-		// groups.
+		// lift is how many times more often g's docs hold s than the other
+		// groups' docs.
 		lift := func(s string) float64 {
 			rest := float64(f[s]-df[g][s]) / float64(max(1, ndocs-len(docs)))
 			if rest == 0 {
@@ -285,10 +288,22 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 		// the other groups never names it: it would not tell g apart.
 		var naming, fallback []string
 		var mild []liftedTerm
+		// extra are fallback terms that half the reach asks for: after the
+		// name terms, they tell apart groups whose names collide ("thanks-
+		// quick-delighted") before a numeric suffix has to.
+		var extra []string
 		if a := dominant[g]; a != "" {
 			d.Aspect = a
 			naming = append(naming, aspectSlug(a))
 		}
+		// reaches reports whether at least share of g's customers used
+		// each of stems.
+		reaches := func(stems []string, share float64) bool {
+			return !slices.ContainsFunc(stems, func(s string) bool {
+				return float64(len(custs[g][s])) < share*float64(ncust[g])
+			})
+		}
+		halfReach := func(stems []string) bool { return reaches(stems, minNameShare/2) }
 		named := map[string]bool{} // stems a name term already holds
 		phrasesOf := phrases(bigrams[g])
 		for _, r := range ranked {
@@ -324,9 +339,7 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 			if slices.Contains(naming, t) {
 				continue
 			}
-			reach := !slices.ContainsFunc(stemsOf, func(s string) bool {
-				return float64(len(custs[g][s])) < minNameShare*float64(ncust[g])
-			})
+			reach := reaches(stemsOf, minNameShare)
 			if reach && lift(r.stem) >= minNameLift {
 				if len(naming) < topTerms {
 					naming = append(naming, t)
@@ -340,6 +353,9 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 				}
 			} else if l >= minNameLift && len(fallback) < topTerms && !slices.Contains(fallback, t) {
 				fallback = append(fallback, t)
+				if halfReach(stemsOf) {
+					extra = append(extra, t)
+				}
 			}
 		}
 		var mean float64
@@ -352,6 +368,9 @@ func describe(groups [][]attune.Doc, topTerms int, fixed []string, bands Bands) 
 		d.MeanSentiment = mean
 		d.Attitude = bands.Attitude(mean)
 		allTerms[g] = naming
+		if len(naming) > 0 {
+			allTerms[g] = append(naming, extra...)
+		}
 		if len(allTerms[g]) == 0 {
 			// The most over-represented first: c-TF-IDF would put a word
 			// every group uses often ahead of it.
@@ -487,7 +506,9 @@ func docBigrams(d attune.Doc, at []int) []bigram {
 // term for it to name the segment. c-TF-IDF ranks a word that few customers
 // repeat (a campaign, one customer's thread) as highly distinctive, yet a name
 // should say what the segment's customers have in common. When no term has
-// that reach, the best terms name the segment anyway.
+// that reach, the most distinctive terms name the segment anyway. Terms
+// after the first, which only tell apart names that would collide, need half
+// that reach.
 const minNameShare = 0.1
 
 // docCustomer is the customer a doc counts toward, as customerOf.

@@ -234,9 +234,11 @@ func TestNameSkipsHashtags(t *testing.T) {
 	}
 }
 
-// TestNamesReachCustomers fits 4,000 airline tweets and checks that every
-// term in a segment's name was used by at least minNameShare of its
-// customers.
+// TestNamesReachCustomers fits 4,000 airline tweets and checks that the
+// first term in a segment's name was used by at least minNameShare of its
+// customers, and every other term by at least half that (they only tell
+// apart names that would collide: "thanks-see-delighted" beside
+// "thanks-delighted").
 func TestNamesReachCustomers(t *testing.T) {
 	pts := tweetPoints(t)[:4000]
 	m, err := Fit(context.Background(), pts, Config{K: 16, Seed: 1, PCADims: 32}, nil)
@@ -254,11 +256,9 @@ func TestNamesReachCustomers(t *testing.T) {
 		for _, d := range docs {
 			custs[docCustomer(d)] = true
 		}
-		// A name's numeric suffix is no term: names now write a stem one way
-		// in every segment, so a "thank" segment and a "thanks" one collide
-		// and the second, out of terms with reach, becomes "thanks-…-2".
+		// A name's numeric suffix, if any, is no term.
 		parts := strings.Split(numSuffix.ReplaceAllString(s.Name, ""), "-")
-		for _, term := range parts[:len(parts)-1] {
+		for i, term := range parts[:len(parts)-1] {
 			stem := stems([]string{term})
 			if len(stem) != 1 {
 				t.Fatalf("term %q stems to %q", term, stem)
@@ -271,7 +271,9 @@ func TestNamesReachCustomers(t *testing.T) {
 			}
 			share := float64(len(users)) / float64(len(custs))
 			t.Logf("%s %-30s term %-16s used by %.0f%% of %d customers", s.ID, s.Name, term, 100*share, len(custs))
-			if share < minNameShare {
+			// Terms after the first may only tell apart segments whose
+			// names collide: half the reach will do for them.
+			if want := minNameShare / 2; i == 0 && share < minNameShare || share < want {
 				t.Errorf("segment %s is named %q after %q, which only %.1f%% of its customers used", s.ID, s.Name, term, 100*share)
 			}
 		}
