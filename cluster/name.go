@@ -613,29 +613,9 @@ func nameSafe(w string) string {
 	}, w)
 }
 
-// surfaceForms maps each stem of docs to the token it most often comes from
-// (the shorter, then alphabetically first, on a tie), so that names read
-// "delay", not "delai".
-func surfaceForms(docs []attune.Doc) map[string]string {
-	counts := surfaceCounts(docs)
-	out := make(map[string]string, len(counts))
-	for s, words := range counts {
-		out[s] = pickSurface(words, words)
-	}
-	return out
-}
-
-// surfaceCounts counts, per stem of docs, the tokens it comes from.
-func surfaceCounts(docs []attune.Doc) map[string]map[string]int {
-	counts := map[string]map[string]int{}
-	for _, d := range docs {
-		countSurfaces(counts, d, alignStems(d))
-	}
-	return counts
-}
-
 // countSurfaces adds the tokens d's stems come from to counts; at is
-// alignStems(d).
+// alignStems(d). Names and terms show a stem as such a token (see
+// pickSurface), so that they read "delay", not "delai".
 func countSurfaces(counts map[string]map[string]int, d attune.Doc, at []int) {
 	for i, j := range at {
 		if j < 0 {
