@@ -50,6 +50,11 @@ func TestDescribeAirlineReasons(t *testing.T) {
 		}
 		seen[d.Name] = true
 
+		// "customer" mostly comes as "customer service" there: the phrase
+		// names the group.
+		if reasons[i] == "Customer Service Issue" && !strings.HasPrefix(d.Name, "customer-service-") {
+			t.Errorf("%s is named %q, want customer-service-…", reasons[i], d.Name)
+		}
 		parts := strings.Split(d.Name, "-")
 		if words, ok := want[reasons[i]]; ok && !slices.ContainsFunc(parts[:len(parts)-1], func(p string) bool { return slices.Contains(words, p) }) {
 			t.Errorf("%s is named %q, want a term among %v", reasons[i], d.Name, words)
@@ -183,10 +188,11 @@ func TestSurfaceForms(t *testing.T) {
 		Tokens: []string{"my", "bags", "were", "lost", "and", "the", "baggage", "office", "was", "closed", "fly", "flight"},
 		Stems:  []string{"bag", "lost", "baggag", "offic", "close", "fli", "flight"},
 	}}
-	got := surfaceForms([]attune.Doc{doc})
+	counts := map[string]map[string]int{}
+	countSurfaces(counts, doc, alignStems(doc))
 	for stem, want := range map[string]string{"bag": "bags", "baggag": "baggage", "offic": "office", "close": "closed", "fli": "fly", "flight": "flight"} {
-		if got[stem] != want {
-			t.Errorf("surface of %q = %q, want %q", stem, got[stem], want)
+		if got := pickSurface(counts[stem], counts[stem]); got != want {
+			t.Errorf("surface of %q = %q, want %q", stem, got, want)
 		}
 	}
 }
@@ -229,9 +235,11 @@ func TestNameSkipsHashtags(t *testing.T) {
 	}
 }
 
-// TestNamesReachCustomers fits 4,000 airline tweets and checks that every
-// term in a segment's name was used by at least minNameShare of its
-// customers.
+// TestNamesReachCustomers fits 4,000 airline tweets and checks that the
+// first term in a segment's name was used by at least minNameShare of its
+// customers, and every other term by at least half that (they only tell
+// apart names that would collide: "thanks-see-delighted" beside
+// "thanks-delighted").
 func TestNamesReachCustomers(t *testing.T) {
 	pts := tweetPoints(t)[:4000]
 	m, err := Fit(context.Background(), pts, Config{K: 16, Seed: 1, PCADims: 32}, nil)
@@ -249,8 +257,9 @@ func TestNamesReachCustomers(t *testing.T) {
 		for _, d := range docs {
 			custs[docCustomer(d)] = true
 		}
-		parts := strings.Split(s.Name, "-")
-		for _, term := range parts[:len(parts)-1] {
+		// A name's numeric suffix, if any, is no term.
+		parts := strings.Split(numSuffix.ReplaceAllString(s.Name, ""), "-")
+		for i, term := range parts[:len(parts)-1] {
 			stem := stems([]string{term})
 			if len(stem) != 1 {
 				t.Fatalf("term %q stems to %q", term, stem)
@@ -263,7 +272,9 @@ func TestNamesReachCustomers(t *testing.T) {
 			}
 			share := float64(len(users)) / float64(len(custs))
 			t.Logf("%s %-30s term %-16s used by %.0f%% of %d customers", s.ID, s.Name, term, 100*share, len(custs))
-			if share < minNameShare {
+			// Terms after the first may only tell apart segments whose
+			// names collide: half the reach will do for them.
+			if want := minNameShare / 2; i == 0 && share < minNameShare || share < want {
 				t.Errorf("segment %s is named %q after %q, which only %.1f%% of its customers used", s.ID, s.Name, term, 100*share)
 			}
 		}
