@@ -169,7 +169,8 @@ func heaviest(w map[attune.Label]float64) attune.Label {
 // fall outside every segment, and the customer then has none. A customer
 // whose events m cannot place (vectors of another dimension, say, during a
 // model switch) keeps the segment ms gives. ms is changed in place and
-// returned; it reads the store in one transaction.
+// returned; it reads the store in one transaction, and at most a
+// customer's latest 256 events (CustomerEvents).
 func (s *Store) CustomerMemberships(ms []Membership, m *Model, cfg Config) ([]Membership, error) {
 	if m == nil || cfg.Membership != MembershipCustomer {
 		return ms, nil
@@ -203,8 +204,15 @@ func (s *Store) CustomerMemberships(ms []Membership, m *Model, cfg Config) ([]Me
 	return ms, nil
 }
 
-// CustomerEvents returns the stored events of customer cid with their
-// vectors and the customer's features, in event id order.
+// maxCustomerEvents bounds the events CustomerEvents reads for one
+// customer, so that placing a customer with a long history (an account
+// behind thousands of tickets) costs the same on every batch. The latest are
+// kept; an event behind 256 newer ones weighs little under any useful
+// half-life.
+const maxCustomerEvents = 256
+
+// CustomerEvents returns the latest (at most 256) stored events of customer
+// cid with their vectors and the customer's features.
 func (s *Store) CustomerEvents(cid string) ([]Point, error) {
 	var pts []Point
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -224,21 +232,38 @@ func customerEvents(tx *bolt.Tx, cid string) ([]Point, error) {
 			return nil, fmt.Errorf("decode customer %s: %w", cid, err)
 		}
 	}
-	var pts []Point
+	// The customer index holds each event's time: keep the latest
+	// maxCustomerEvents before decoding any event.
+	type ref struct {
+		id []byte
+		ts time.Time
+	}
+	var refs []ref
 	c := tx.Bucket(bucketByCust).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		id := k[len(prefix):]
-		raw := docsB.Get(id)
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var ct contribution
+		if err := json.Unmarshal(v, &ct); err != nil {
+			return nil, fmt.Errorf("decode features of event %s: %w", k[len(prefix):], err)
+		}
+		refs = append(refs, ref{id: k[len(prefix):], ts: ct.TS})
+	}
+	if len(refs) > maxCustomerEvents {
+		slices.SortStableFunc(refs, func(a, b ref) int { return b.ts.Compare(a.ts) })
+		refs = refs[:maxCustomerEvents]
+	}
+	pts := make([]Point, 0, len(refs))
+	for _, r := range refs {
+		raw := docsB.Get(r.id)
 		if raw == nil {
 			continue
 		}
 		p := Point{Customer: cust}
 		if err := json.Unmarshal(raw, &p.Doc); err != nil {
-			return nil, fmt.Errorf("decode event %s: %w", id, err)
+			return nil, fmt.Errorf("decode event %s: %w", r.id, err)
 		}
-		vec, err := decodeVec(vecsB.Get(id))
+		vec, err := decodeVec(vecsB.Get(r.id))
 		if err != nil {
-			return nil, fmt.Errorf("decode vector of event %s: %w", id, err)
+			return nil, fmt.Errorf("decode vector of event %s: %w", r.id, err)
 		}
 		p.Vec = vec
 		pts = append(pts, p)

@@ -297,3 +297,36 @@ func TestCustomerMemberships(t *testing.T) {
 	}
 	t.Logf("%d customers, %d with several tweets, %d placed by their history elsewhere than their latest tweet", len(got), multi, moved)
 }
+
+// TestCustomerEventsKeepsTheLatest gives one customer 300 real tweets and
+// checks that CustomerEvents reads the latest 256 of them, by event time.
+func TestCustomerEventsKeepsTheLatest(t *testing.T) {
+	pts := tweetPoints(t)[:300]
+	s := openStore(t, filepath.Join(t.TempDir(), "attune.db"))
+	docs := make([]attune.Doc, len(pts))
+	vecs := make([]attune.Vector, len(pts))
+	for i, p := range pts {
+		docs[i], vecs[i] = p.Doc, p.Vec
+		docs[i].Event.CustomerID = "one-account"
+		docs[i].Event.TS = time.Date(2015, 2, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)
+	}
+	if _, err := s.Put(docs, vecs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CustomerEvents("one-account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != maxCustomerEvents {
+		t.Fatalf("%d events, want the latest %d", len(got), maxCustomerEvents)
+	}
+	oldest := docs[len(docs)-maxCustomerEvents].Event.TS
+	for _, p := range got {
+		if p.Doc.Event.TS.Before(oldest) {
+			t.Fatalf("event %s of %s is older than the latest %d", p.Doc.Event.ID, p.Doc.Event.TS, maxCustomerEvents)
+		}
+		if p.Customer.ID != "one-account" || p.Customer.Frequency != float64(len(docs)) {
+			t.Fatalf("customer features %+v, want all %d events counted", p.Customer, len(docs))
+		}
+	}
+}
