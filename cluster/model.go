@@ -545,6 +545,13 @@ func (m *Model) fitKMeans(ctx context.Context, x *matrix, pts []Point, prev *Mod
 				prevK = warm.n
 			}
 		}
+		// A model fitted on far fewer events (the first fit, at
+		// cluster.min_events) says little about k: once the events have
+		// doubled, k is chosen afresh. The previous segments still start
+		// the final fit when the new k equals theirs.
+		if prev.Points > 0 && x.n >= 2*prev.Points {
+			prevK = 0
+		}
 	}
 	k := min(cfg.K, x.n)
 	if cfg.K == 0 {

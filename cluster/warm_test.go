@@ -120,3 +120,33 @@ func TestClearlyBetter(t *testing.T) {
 			clearlyBetter(same, b), clearlyBetter(noisy, b), clearlyBetter(better, b), clearlyBetter(b, better))
 	}
 }
+
+// TestRefitAfterGrowthChoosesK: the first model is fitted on few events (the
+// worker fits at cluster.min_events, 200 by default); once the events have
+// at least doubled, a re-cluster chooses k as a fresh fit would, instead of
+// keeping the k that 200 tweets suggested (measured before this rule: 22
+// kept where a fresh fit of 8,000 tweets chooses 11).
+func TestRefitAfterGrowthChoosesK(t *testing.T) {
+	all := tweetPoints(t)[:8000]
+	ctx := context.Background()
+	cfg := Config{Seed: 1, PCADims: 64}
+	small, err := Fit(ctx, all[:200], cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Fit(ctx, all, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small.K() == fresh.K() {
+		t.Fatalf("200 and 8,000 tweets both give k=%d: the test needs them to differ", small.K())
+	}
+	re, err := Fit(ctx, all, cfg, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if re.K() != fresh.K() {
+		t.Errorf("re-cluster of 8,000 tweets after a model of 200 has k=%d, a fresh fit k=%d", re.K(), fresh.K())
+	}
+	t.Logf("k: 200 tweets %d, 8,000 fresh %d, re-cluster %d", small.K(), fresh.K(), re.K())
+}
