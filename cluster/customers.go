@@ -261,7 +261,7 @@ func customerEvents(tx *bolt.Tx, cid string) ([]Point, error) {
 		if err := json.Unmarshal(raw, &p.Doc); err != nil {
 			return nil, fmt.Errorf("decode event %s: %w", r.id, err)
 		}
-		vec, err := decodeVec(vecsB.Get(r.id))
+		vec, err := attune.VectorFromBytes(vecsB.Get(r.id))
 		if err != nil {
 			return nil, fmt.Errorf("decode vector of event %s: %w", r.id, err)
 		}

@@ -170,7 +170,7 @@ func (s *Store) Vector(id string) (attune.Vector, error) {
 			return nil
 		}
 		var err error
-		v, err = decodeVec(raw)
+		v, err = attune.VectorFromBytes(raw)
 		return err
 	})
 	if err != nil {

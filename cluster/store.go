@@ -213,7 +213,7 @@ func (s *Store) Put(docs []attune.Doc, vecs []attune.Vector) (map[string]attune.
 			if err := docsB.Put(id, raw); err != nil {
 				return fmt.Errorf("store event %s: %w", d.Event.ID, err)
 			}
-			if err := vecsB.Put(id, encodeVec(vecs[i])); err != nil {
+			if err := vecsB.Put(id, vecs[i].Bytes()); err != nil {
 				return fmt.Errorf("store vector of event %s: %w", d.Event.ID, err)
 			}
 			if err := idx.Put(custKey(cid, d.Event.ID), contrib); err != nil {
@@ -382,7 +382,7 @@ func (s *Store) Each(fn func(doc attune.Doc, vec attune.Vector) error) error {
 				if err := json.Unmarshal(v, &it.doc); err != nil {
 					return fmt.Errorf("decode event %s: %w", k, err)
 				}
-				vec, err := decodeVec(vecs.Get(k))
+				vec, err := attune.VectorFromBytes(vecs.Get(k))
 				if err != nil {
 					return fmt.Errorf("decode vector of event %s: %w", k, err)
 				}
@@ -468,25 +468,6 @@ func (s *Store) LoadModel() (*Model, error) {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
 	return m, nil
-}
-
-func encodeVec(v attune.Vector) []byte {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return b
-}
-
-func decodeVec(b []byte) (attune.Vector, error) {
-	if len(b)%4 != 0 {
-		return nil, fmt.Errorf("%d bytes is not a whole number of float32s", len(b))
-	}
-	v := make(attune.Vector, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return v, nil
 }
 
 func sortedKeys(m map[string]bool) []string {

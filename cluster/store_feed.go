@@ -23,7 +23,7 @@ func (s *Store) Point(id string) (Point, bool, error) {
 		if err := json.Unmarshal(raw, &p.Doc); err != nil {
 			return fmt.Errorf("decode event %s: %w", id, err)
 		}
-		vec, err := decodeVec(tx.Bucket(bucketVecs).Get([]byte(id)))
+		vec, err := attune.VectorFromBytes(tx.Bucket(bucketVecs).Get([]byte(id)))
 		if err != nil {
 			return fmt.Errorf("decode vector of event %s: %w", id, err)
 		}

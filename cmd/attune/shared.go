@@ -31,13 +31,11 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -313,7 +311,7 @@ func (s *sharedState) leading() bool {
 func (s *sharedState) publishPoints(ctx context.Context, docs []attune.Doc, vecs []attune.Vector) error {
 	futs := make([]jetstream.PubAckFuture, 0, len(docs))
 	for i, d := range docs {
-		b, err := json.Marshal(point{Doc: d, Vec: encodeVec32(vecs[i])})
+		b, err := json.Marshal(point{Doc: d, Vec: vecs[i].Bytes()})
 		if err != nil {
 			return fmt.Errorf("encode point %s: %w", d.Event.ID, err)
 		}
@@ -420,7 +418,7 @@ func (s *sharedState) replayFrom(ctx context.Context) error {
 				s.log.Error("skipping an undecodable point", "subject", msg.Subject(), "err", err)
 				continue
 			}
-			v, err := decodeVec32(pt.Vec)
+			v, err := attune.VectorFromBytes(pt.Vec)
 			if err != nil || len(v) == 0 || pt.Doc.Event.ID == "" {
 				s.log.Error("skipping a point without id or vector", "subject", msg.Subject(), "err", err)
 				continue
@@ -812,25 +810,6 @@ func liveWorkers(ctx context.Context, kv jetstream.KeyValue) ([]workerBeat, erro
 		}
 	}
 	return out, nil
-}
-
-func encodeVec32(v attune.Vector) []byte {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return b
-}
-
-func decodeVec32(b []byte) (attune.Vector, error) {
-	if len(b)%4 != 0 {
-		return nil, fmt.Errorf("%d bytes is not a whole number of float32s", len(b))
-	}
-	v := make(attune.Vector, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return v, nil
 }
 
 // tombstone is a value of ATTUNE_ERASED.
