@@ -17,7 +17,6 @@ import (
 
 	"github.com/attune-cx/attune"
 	"github.com/attune-cx/attune/cluster"
-	"github.com/attune-cx/attune/embed"
 	"github.com/attune-cx/attune/index"
 	"github.com/attune-cx/attune/ingest"
 )
@@ -41,22 +40,7 @@ func TestSharedSegmentsAcrossThreeWorkers(t *testing.T) {
 	const ttl = 3 * time.Second
 	o.Args = []string{"--set", "cluster.shared=true", "--set", "cluster.shared_lease=" + ttl.String(), "--set", "http.token=tok"}
 	ctx := context.Background()
-	corpus, err := soakCorpus(o.Base.Model.DatasetsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := soakRecords(corpus, 1500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.ID
-	}
-	e, err := newSoakEnv(ctx, o, "shared", nil, embed.ServerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs, ids, e := soakFixture(ctx, t, o, "shared", 1500)
 	defer func() { _ = e.ollama.Stop() }()
 	defer e.Close()
 

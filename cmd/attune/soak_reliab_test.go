@@ -45,6 +45,30 @@ func attuneBinary(t *testing.T) string {
 	return builtBin
 }
 
+// soakFixture takes n records of the real soak corpus (with their ids) and
+// starts a soak environment called name; the caller closes it and stops its
+// Ollama.
+func soakFixture(ctx context.Context, t *testing.T, o soakOpts, name string, n int) ([]ingest.Record, []string, *soakEnv) {
+	t.Helper()
+	corpus, err := soakCorpus(o.Base.Model.DatasetsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := soakRecords(corpus, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	e, err := newSoakEnv(ctx, o, name, nil, embed.ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs, ids, e
+}
+
 func soakTestOpts(t *testing.T) soakOpts {
 	cfg := testConfig(t)
 	requireOllama(t, cfg)
@@ -124,22 +148,7 @@ func TestSoakKillsOutagesPoison(t *testing.T) {
 func TestGracefulStopAcksExactlyWhatIsIndexed(t *testing.T) {
 	o := soakTestOpts(t)
 	ctx := context.Background()
-	corpus, err := soakCorpus(o.Base.Model.DatasetsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := soakRecords(corpus, 1500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.ID
-	}
-	e, err := newSoakEnv(ctx, o, "graceful", nil, embed.ServerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs, ids, e := soakFixture(ctx, t, o, "graceful", 1500)
 	defer func() { _ = e.ollama.Stop() }()
 	defer e.Close()
 	dir := filepath.Join(o.Dir, "graceful", "worker")
@@ -232,22 +241,7 @@ func TestWorkerSurvivesFullDisk(t *testing.T) {
 			t.Errorf("umount %s: %v: %s", dir, err, out)
 		}
 	}()
-	corpus, err := soakCorpus(o.Base.Model.DatasetsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := soakRecords(corpus, 3000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.ID
-	}
-	e, err := newSoakEnv(ctx, o, "full", nil, embed.ServerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs, ids, e := soakFixture(ctx, t, o, "full", 3000)
 	defer func() { _ = e.ollama.Stop() }()
 	defer e.Close()
 	w, err := e.start(ctx, dir)
