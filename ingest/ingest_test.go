@@ -55,7 +55,9 @@ type env struct {
 	cons jetstream.Consumer
 }
 
-func newEnv(t *testing.T, sc StreamConfig) *env {
+// startJS starts an embedded server with JetStream in a temp dir and
+// connects to it; both are closed when the test ends.
+func startJS(t *testing.T) (*Server, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	srv, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
 	if err != nil {
@@ -71,6 +73,12 @@ func newEnv(t *testing.T, sc StreamConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, nc, js
+}
+
+func newEnv(t *testing.T, sc StreamConfig) *env {
+	t.Helper()
+	srv, nc, js := startJS(t)
 	cons, err := EnsureStreams(context.Background(), js, sc)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -17,20 +16,7 @@ func sharedEnv(t *testing.T, ttl time.Duration) *Shared {
 
 func sharedEnvJS(t *testing.T, ttl time.Duration) (*Shared, jetstream.JetStream) {
 	t.Helper()
-	srv, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, js := startJS(t)
 	sh, err := EnsureShared(context.Background(), js, ttl)
 	if err != nil {
 		t.Fatal(err)
