@@ -180,6 +180,40 @@ func (a *Analyzer) score(text, lang string) attune.Sentiment {
 	return attune.Sentiment{Score: score, Label: l}
 }
 
+// ScoreParts returns what the model score of text is made from: the
+// class probabilities (negative, neutral, positive) of its language's
+// model and, when that model reads VADER, VADER's compound (else 0). ok is
+// false where the score comes from no model: a lexicon-only Analyzer, a
+// language without a model, text without words. The score is
+// Blend·compound + (1−Blend)·(p[2] − p[0]), held on the side of the label
+// (the largest p). It lets calibration tools (nlp/internal/train -loso)
+// try other score shapes on the same model outputs.
+func (a *Analyzer) ScoreParts(text string) (p [3]float64, compound float64, ok bool) {
+	if a.lexiconOnly {
+		return p, 0, false
+	}
+	text = sentimentText(truncate(text, a.maxBytes))
+	lang := DetectLanguage(dropHashes(text))
+	if lang == "" {
+		lang = "en"
+	}
+	m, ok := a.models[lang]
+	if !ok || text == "" {
+		return p, 0, false
+	}
+	var vs *govader.Sentiment
+	if m.Vader {
+		s := a.lex.polarity(text)
+		vs = &s
+		compound = s.Compound
+	}
+	p, words := a.indexes[lang].probsOf(text, vs)
+	if words == 0 {
+		return [3]float64{}, 0, false
+	}
+	return p, compound, true
+}
+
 // minPolar is the least score a blended positive text keeps (negative:
 // its opposite), so that the score's sign agrees with the label.
 const minPolar = 0.01

@@ -16,6 +16,13 @@ type Example struct {
 	Class int
 	// Weight scales the example's loss; 0 means 1.
 	Weight float64
+	// Soft, if not nil, is the target distribution over negative,
+	// neutral, positive in place of the one-hot Class.
+	Soft *[3]float64
+	// Domain, if set, names the example's source: a bias feature per
+	// domain absorbs each source's class prior during training and is
+	// dropped from the model afterwards.
+	Domain string
 }
 
 // TrainConfig sets how [Train] fits a model.
@@ -56,6 +63,9 @@ func Train(examples []Example, cfg TrainConfig) *Model {
 			vs = &s
 		}
 		xs[i], _ = features(text, vs, stem)
+		if e.Domain != "" {
+			xs[i] = append(xs[i], feature{"d:" + e.Domain, 1})
+		}
 		seen := map[string]bool{}
 		for _, f := range xs[i] {
 			if !seen[f.name] {
@@ -96,7 +106,9 @@ func Train(examples []Example, cfg TrainConfig) *Model {
 				g := g2[f.name]
 				for k := 0; k < 3; k++ {
 					t := 0.0
-					if k == y {
+					if sf := examples[i].Soft; sf != nil {
+						t = sf[k]
+					} else if k == y {
 						t = 1
 					}
 					grad := wt*(p[k]-t)*f.v + cfg.L2*w[k]
@@ -106,8 +118,13 @@ func Train(examples []Example, cfg TrainConfig) *Model {
 			}
 		}
 	}
-	// Drop weights too small to matter, keeping the shipped file small.
+	// Drop weights too small to matter, keeping the shipped file small,
+	// and the domain biases.
 	for name, w := range m.W {
+		if len(name) > 2 && name[:2] == "d:" {
+			delete(m.W, name)
+			continue
+		}
 		if math.Abs(w[0]) < 0.02 && math.Abs(w[1]) < 0.02 && math.Abs(w[2]) < 0.02 {
 			delete(m.W, name)
 		}

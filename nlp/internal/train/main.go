@@ -38,7 +38,14 @@ func main() {
 	aspectsFile := flag.String("aspects", filepath.Join("..", "configs", "aspects.yaml"), "aspect set, for -validate")
 	validate := flag.Bool("validate", false, "print validation accuracy on a seventh of the training data instead of writing models")
 	losoFlag := flag.Bool("loso", false, "print leave-one-source-out Pearson r of the English model instead of writing models")
+	flag.BoolVar(&softTargets, "soft", false, "train English on soft targets from graded gold (airline confidence, Alexa stars); an experiment, not the shipped model")
+	flag.BoolVar(&balanceSources, "balance", false, "weight English examples so each source weighs the same in training; an experiment, not the shipped model")
+	flag.BoolVar(&domainBias, "domain", false, "give each English source its own bias while training, dropped afterwards; an experiment, not the shipped model")
 	flag.Parse()
+	if (softTargets || balanceSources || domainBias) && !*losoFlag && !*validate {
+		slog.Error("train: -soft, -balance and -domain are experiments for -loso and -validate; the shipped models are trained without them")
+		os.Exit(2)
+	}
 	if *losoFlag {
 		d, err := nlpdata.Open(*dir)
 		if err == nil {
@@ -256,6 +263,23 @@ func english(d *nlpdata.Dir) ([]sourced, error) {
 		}
 		add("semeval", ls)
 	}
+	if balanceSources {
+		n := map[string]int{}
+		for _, s := range out {
+			n[s.source]++
+		}
+		for i := range out {
+			out[i].ex.Weight = float64(len(out)) / float64(len(n)) / float64(n[out[i].source])
+		}
+	}
+	for i := range out {
+		if softTargets && (out[i].source == "airline" || out[i].source == "alexa") {
+			out[i].ex.Soft = softOf(out[i].gold)
+		}
+		if domainBias {
+			out[i].ex.Domain = out[i].source
+		}
+	}
 	return out, nil
 }
 
@@ -390,4 +414,25 @@ func runAspects(dir, out, mapFile, aspectsFile string, validate bool) error {
 		fmt.Printf("aspects %-8s n=%d F1=%.4f P=%.4f R=%.4f pol=%.4f pol3=%.4f\n", v.name, len(va), sc.CategoryF1, sc.Precision, sc.Recall, sc.PolarityAcc, sc.Polarity3Acc)
 	}
 	return nil
+}
+
+// Experiments that -loso and -validate can measure; the shipped models
+// are trained without them (see loso.go for what they measured).
+var softTargets, domainBias, balanceSources bool
+
+// softOf spreads a graded gold g in [-1, 1] over the three classes: |g|
+// on its side, the rest neutral. An airline tweet the crowd called
+// negative with confidence 0.6 becomes 0.6 negative, 0.4 neutral; a
+// 4-star review 0.5 positive, 0.5 neutral.
+func softOf(g float64) *[3]float64 {
+	var t [3]float64
+	switch {
+	case g > 0:
+		t[2], t[1] = g, 1-g
+	case g < 0:
+		t[0], t[1] = -g, 1+g
+	default:
+		t[1] = 1
+	}
+	return &t
 }
