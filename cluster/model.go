@@ -560,7 +560,7 @@ func (m *Model) fitKMeans(ctx context.Context, x *matrix, pts []Point, prev *Mod
 			k = 1
 		} else {
 			var err error
-			if k, m.KScores, err = chooseK(ctx, x, cfg.KMin, hi, cfg, prevK); err != nil {
+			if k, m.KScores, err = chooseK(ctx, x, stemsOf(pts), cfg.KMin, hi, cfg, prevK); err != nil {
 				return nil, nil, fmt.Errorf("choose k: %w", err)
 			}
 		}
