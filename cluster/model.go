@@ -283,6 +283,7 @@ func Fit(ctx context.Context, pts []Point, cfg Config, prev *Model) (*Model, err
 			TopTerms:      descs[c].Terms,
 			Exemplars:     exemplars(pts, mem, dist),
 			UpdatedAt:     m.FittedAt,
+			Aspect:        descs[c].Aspect,
 		})
 	}
 	return m, nil
