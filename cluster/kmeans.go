@@ -443,6 +443,10 @@ type KScore struct {
 	// catch-all is not chosen while another k has none.
 	Largest  float64 `json:"largest"`
 	Catchall float64 `json:"catchall"`
+	// Fitted says whether this k was fitted on all the points, and Final
+	// is then that fit's catch-all share (see Model.avoidCatchall).
+	Fitted bool    `json:"fitted,omitempty"`
+	Final  float64 `json:"final_catchall,omitempty"`
 }
 
 // The candidate fits of chooseK are one k-means++ seeding each, stopped
