@@ -161,3 +161,23 @@ func TestFinalFitCatchall(t *testing.T) {
 		t.Errorf("the model's segments hold a %.1f%% catch-all", 100*c)
 	}
 }
+
+// TestNextK: after a final fit with a catch-all, the next k to fit is the
+// smallest larger one whose sample fit had none, else the smallest larger.
+func TestNextK(t *testing.T) {
+	scores := []KScore{{K: 10, Fitted: true}, {K: 11, Catchall: 0.2}, {K: 12}, {K: 13}}
+	if k := nextK(scores, 10, 0.15); k != 12 {
+		t.Errorf("nextK = %d, want 12", k)
+	}
+	scores[2].Fitted = true
+	if k := nextK(scores, 12, 0.15); k != 13 {
+		t.Errorf("nextK after 12 = %d, want 13", k)
+	}
+	scores[3].Catchall = 0.3
+	if k := nextK(scores, 10, 0.15); k != 11 {
+		t.Errorf("nextK with catch-alls everywhere = %d, want 11 (the smallest larger k)", k)
+	}
+	if k := nextK(scores, 13, 0.15); k != 0 {
+		t.Errorf("nextK past the range = %d, want 0", k)
+	}
+}

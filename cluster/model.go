@@ -636,10 +636,12 @@ const maxCatchallRefits = 3
 // converged on every point, can still grow one: in the demo (14,485 tweets
 // in the store's order) k 10's sample fit had no segment above 14.6 %, its
 // final fit a 24 % "seat-frustrated" segment of bags, seats and flights.
-// Then the next k chosen as chooseK would (pickK over the candidates not
-// fitted yet) is fitted, up to maxCatchallRefits times, and the fit with the
-// smallest catch-all is kept (the first without one). The catch-all of each
-// k fitted is recorded in its KScore.Final.
+// Then the next larger k is fitted (see nextK), up to maxCatchallRefits
+// times, and the fit with the smallest catch-all is kept (the first without
+// one): the least change to silhouette's choice that splits the catch-all.
+// (Taking silhouette's next best k instead jumped from 11 to 23 segments on
+// the negative tweets, NMI 0.215 -> 0.200.) The catch-all of each k fitted
+// is recorded in its KScore.Final.
 func (m *Model) avoidCatchall(ctx context.Context, x *matrix, pts []Point, res *kmResult, warm *matrix) (*kmResult, error) {
 	cfg := m.Config
 	terms := newTermSets(stemsOf(pts), x.n)
@@ -650,20 +652,15 @@ func (m *Model) avoidCatchall(ctx context.Context, x *matrix, pts []Point, res *
 		return c
 	}
 	best, bestC := res, catchall(res)
+	k := res.k
 	for range maxCatchallRefits {
 		if bestC == 0 {
 			break
 		}
-		var left []KScore
-		for _, s := range m.KScores {
-			if !s.Fitted {
-				left = append(left, s)
-			}
-		}
-		if len(left) == 0 {
+		if k = nextK(m.KScores, k, cfg.MaxShare); k == 0 {
 			break
 		}
-		r, err := m.finalFit(ctx, x, pickK(left, cfg.MaxShare), warm)
+		r, err := m.finalFit(ctx, x, k, warm)
 		if err != nil {
 			return nil, err
 		}
@@ -672,6 +669,23 @@ func (m *Model) avoidCatchall(ctx context.Context, x *matrix, pts []Point, res *
 		}
 	}
 	return best, nil
+}
+
+// nextK returns the smallest k above after among scores, not fitted yet,
+// whose sample fit has no catch-all over maxShare, or else the smallest
+// larger k not fitted yet; 0 when there is none.
+func nextK(scores []KScore, after int, maxShare float64) int {
+	next := 0
+	for _, s := range scores {
+		switch {
+		case s.K <= after || s.Fitted:
+		case s.Catchall <= maxShare:
+			return s.K
+		case next == 0:
+			next = s.K
+		}
+	}
+	return next
 }
 
 // warmInertiaMargin is how much lower (relatively) the inertia of a fresh
