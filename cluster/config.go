@@ -44,7 +44,7 @@ var DefaultWeights = Weights{Embedding: 1.0, Sentiment: 0.2, Behavior: 0.15}
 // Config controls Fit. The zero value is usable after WithDefaults.
 type Config struct {
 	// K fixes the number of segments. 0 chooses it automatically in
-	// [KMin, KMax] by mean silhouette.
+	// [KMin, KMax] by mean silhouette, leaving no catch-all (MaxShare).
 	K int `yaml:"k" json:"k"`
 	// KMin and KMax bound the automatic choice of k. Default 8 and 24:
 	// micro-segments are small and specific.

@@ -62,7 +62,8 @@ type Model struct {
 	Clusters []attune.Segment `json:"clusters"`
 	// NextID numbers the next new segment id, so that ids are never reused.
 	NextID int `json:"next_id"`
-	// KScores holds the silhouette of every k tried; empty when Config.K
+	// KScores holds the silhouette, largest segment and catch-all of
+	// every k tried; empty when Config.K
 	// fixed k.
 	KScores []KScore `json:"k_scores,omitempty"`
 	// Density, set by AlgorithmDensity, holds the segments' envelope: a
@@ -198,8 +199,9 @@ func (m *Model) validate() error {
 //
 // k is cfg.K when set (at most one segment per point); otherwise the k in
 // [KMin, KMax] with the best mean silhouette on a sample of cfg.SampleSize
-// points, or 1 when there are too few points to compare partitions. The final
-// k-means++ fit runs on all points. Every k-means is the best of cfg.Inits
+// points among those without a catch-all over cfg.MaxShare (see chooseK and
+// avoidCatchall), or 1 when there are too few points to compare partitions.
+// The final k-means++ fit runs on all points. Every k-means is the best of cfg.Inits
 // seedings by inertia. With AlgorithmDensity, HDBSCAN finds the segments
 // instead and points in none stay unassigned (Model.Outliers; see
 // AlgorithmDensity). With cfg.PCADims the embedding block is first reduced
