@@ -63,8 +63,7 @@ type Model struct {
 	// NextID numbers the next new segment id, so that ids are never reused.
 	NextID int `json:"next_id"`
 	// KScores holds the silhouette, largest segment and catch-all of
-	// every k tried; empty when Config.K
-	// fixed k.
+	// every k tried; empty when Config.K fixed k.
 	KScores []KScore `json:"k_scores,omitempty"`
 	// Density, set by AlgorithmDensity, holds the segments' envelope: a
 	// point outside it is an outlier and stays unassigned.
