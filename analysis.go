@@ -97,4 +97,8 @@ type Segment struct {
 	TopTerms      []string  `json:"top_terms"`
 	Exemplars     []string  `json:"exemplars"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// Aspect is the segment's dominant aspect (configs/aspects.yaml): most
+	// of its texts mention it and no other segment's do. A generated name
+	// starts with it ("baggage-angry"); empty when there is none.
+	Aspect string `json:"aspect,omitempty"`
 }

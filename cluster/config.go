@@ -19,6 +19,7 @@ const (
 	DefaultMaxIter    = 50
 	DefaultInits      = 3
 	DefaultTopTerms   = 8
+	DefaultMaxShare   = 0.15
 
 	DefaultMinClusterSize = 15
 	DefaultMinSamples     = 5
@@ -43,12 +44,18 @@ var DefaultWeights = Weights{Embedding: 1.0, Sentiment: 0.2, Behavior: 0.15}
 // Config controls Fit. The zero value is usable after WithDefaults.
 type Config struct {
 	// K fixes the number of segments. 0 chooses it automatically in
-	// [KMin, KMax] by mean silhouette.
+	// [KMin, KMax] by mean silhouette, leaving no catch-all (MaxShare).
 	K int `yaml:"k" json:"k"`
 	// KMin and KMax bound the automatic choice of k. Default 8 and 24:
 	// micro-segments are small and specific.
 	KMin int `yaml:"k_min" json:"k_min"`
 	KMax int `yaml:"k_max" json:"k_max"`
+	// MaxShare bounds the segments of an automatic k: k is chosen among
+	// the candidates whose largest segment (on the sample) holds at most
+	// this share of the points, so that no segment is a catch-all (see
+	// chooseK). Default 0.15; 1 leaves k to silhouette alone. It plays no
+	// part when K is fixed.
+	MaxShare float64 `yaml:"max_share" json:"max_share,omitempty"`
 	// SampleSize is how many points (drawn with Seed) the silhouette that
 	// chooses k is computed on; the cost is quadratic in it. Default 2000,
 	// at most 10000.
@@ -133,6 +140,9 @@ func (c Config) WithDefaults() Config {
 	if c.SampleSize == 0 {
 		c.SampleSize = DefaultSampleSize
 	}
+	if c.MaxShare == 0 {
+		c.MaxShare = DefaultMaxShare
+	}
 	if c.MaxIter == 0 {
 		c.MaxIter = DefaultMaxIter
 	}
@@ -182,6 +192,8 @@ func (c Config) Validate() error {
 		return bad("k_min is %d, want at least 2", c.KMin)
 	case c.KMax < c.KMin:
 		return bad("k_max %d is below k_min %d", c.KMax, c.KMin)
+	case !(c.MaxShare > 0 && c.MaxShare <= 1):
+		return bad("max_share is %v, want a share in (0, 1] (1: off)", c.MaxShare)
 	case c.SampleSize < 2 || c.SampleSize > maxSampleSize:
 		return bad("sample_size is %d, want 2..%d", c.SampleSize, maxSampleSize)
 	case c.MaxIter < 1:

@@ -31,8 +31,9 @@
 //
 // # Segments
 //
-// [Fit] picks k by mean silhouette over a seeded sample (unless Config.K fixes
-// it), runs k-means++ on all points, and describes each cluster: size,
+// [Fit] picks k by mean silhouette over a seeded sample among the k that leave
+// no catch-all segment above Config.MaxShare (unless Config.K fixes it), runs
+// k-means++ on all points (and a larger k if that fit grew a catch-all), and describes each cluster: size,
 // customers, mean sentiment, top terms by class-based TF-IDF, exemplars and a
 // name such as "delay-frustrated" built by [Describe]. Config.Algorithm
 // picks exact k-means (Hamerly-accelerated Lloyd) or mini-batch k-means for

@@ -21,10 +21,12 @@ type Profile struct {
 	MeanSentiment float64 `json:"mean_sentiment"`
 	// SentimentZ is the segment's mean sentiment in population standard
 	// deviations from the population mean.
-	SentimentZ float64          `json:"sentiment_z"`
-	TopTerms   []string         `json:"top_terms"`
-	Exemplars  []string         `json:"exemplars"`
-	Behavior   []FeatureProfile `json:"behavior,omitempty"`
+	SentimentZ float64  `json:"sentiment_z"`
+	TopTerms   []string `json:"top_terms"`
+	Exemplars  []string `json:"exemplars"`
+	// Aspect is the segment's dominant aspect (attune.Segment.Aspect).
+	Aspect   string           `json:"aspect,omitempty"`
+	Behavior []FeatureProfile `json:"behavior,omitempty"`
 	// Aspects is filled by Profiles from the members' Analysis.Aspects,
 	// most lifted first; empty when no text carries aspects.
 	Aspects []AspectProfile `json:"aspects,omitempty"`
@@ -65,6 +67,7 @@ func (m *Model) Profiles(pts []Point) []Profile {
 		p := Profile{
 			ID: s.ID, Name: s.Name, UserNamed: m.UserNamed[s.ID], Size: s.Size, Customers: s.Customers,
 			MeanSentiment: s.MeanSentiment, TopTerms: slices.Clone(s.TopTerms), Exemplars: slices.Clone(s.Exemplars),
+			Aspect: s.Aspect,
 		}
 		if total > 0 {
 			p.Share = float64(s.Size) / float64(total)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -87,6 +88,7 @@ func TestNamesAirlineSegments(t *testing.T) {
 		groups = append(groups, members[s.ID])
 	}
 	descs := Describe(groups, DefaultTopTerms)
+	checkSegmentAspects(t, m)
 
 	ndocs := len(pts)
 	has := func(g int, stem string) int {
@@ -223,5 +225,40 @@ func BenchmarkDescribe(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Describe(groups, DefaultTopTerms)
+	}
+}
+
+// checkSegmentAspects: every segment carries its dominant aspect
+// (attune.Segment.Aspect, in its JSON and in its Profile), its name starts
+// with it, and on the airline tweets at least one segment has one.
+func checkSegmentAspects(t *testing.T, m *Model) {
+	t.Helper()
+	profiles := map[string]Profile{}
+	for _, p := range m.Profiles(nil) {
+		profiles[p.ID] = p
+	}
+	n := 0
+	for _, s := range m.Segments() {
+		if profiles[s.ID].Aspect != s.Aspect {
+			t.Errorf("%s: profile aspect %q, segment aspect %q", s.ID, profiles[s.ID].Aspect, s.Aspect)
+		}
+		if s.Aspect == "" {
+			continue
+		}
+		n++
+		if !strings.HasPrefix(s.Name, aspectSlug(s.Aspect)) {
+			t.Errorf("%s %q has aspect %q but does not start with it", s.ID, s.Name, s.Aspect)
+		}
+		raw, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(raw), `"aspect":"`+s.Aspect+`"`) {
+			t.Errorf("segment JSON lacks its aspect: %s", raw)
+		}
+		t.Logf("%s %q: aspect %s", s.ID, s.Name, s.Aspect)
+	}
+	if n == 0 {
+		t.Error("no segment of the airline tweets has a dominant aspect")
 	}
 }

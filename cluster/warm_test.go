@@ -58,12 +58,14 @@ func TestRefitStability(t *testing.T) {
 	}
 	c, w := mean(cold), mean(warm)
 	t.Logf("bootstrap ARI: independent fits %.3f, re-clusters %.3f", c, w)
-	// Measured: independent 0.38, re-clusters 0.65 (TF-IDF has weaker
-	// structure than the embedding, and Lloyd drifts further from the
-	// previous segments; bench cluster measures the real model: 0.58 and
-	// 0.91).
-	if w < c+0.15 || w < 0.6 {
-		t.Errorf("re-clusters agree with ARI %.3f, independent fits %.3f: want ≥ 0.6 and 0.15 above", w, c)
+	// Measured: independent 0.36, re-clusters 0.57 at k 12 (TF-IDF has
+	// weaker structure than the embedding, and Lloyd drifts further from
+	// the previous segments; bench cluster measures the real model: 0.58
+	// and 0.87 at k 16). Before cluster.max_share the first fit had k 7
+	// (its final fit at k 10 now has a 17 % catch-all, so k is 12) and
+	// re-clusters agreed at 0.65: finer partitions agree less.
+	if w < c+0.15 || w < 0.55 {
+		t.Errorf("re-clusters agree with ARI %.3f, independent fits %.3f: want ≥ 0.55 and 0.15 above", w, c)
 	}
 }
 

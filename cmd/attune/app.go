@@ -326,6 +326,7 @@ func (a *app) clusterConfig() cluster.Config {
 		K:              c.K,
 		KMin:           c.KMin,
 		KMax:           c.KMax,
+		MaxShare:       c.MaxShare,
 		SampleSize:     c.SampleSize,
 		MaxIter:        c.MaxIter,
 		Seed:           c.Seed,

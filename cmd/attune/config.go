@@ -102,6 +102,7 @@ type ClusterConfig struct {
 	K               int           `yaml:"k"`
 	KMin            int           `yaml:"k_min"`
 	KMax            int           `yaml:"k_max"`
+	MaxShare        float64       `yaml:"max_share"`
 	SampleSize      int           `yaml:"sample_size"`
 	MaxIter         int           `yaml:"max_iter"`
 	Seed            int64         `yaml:"seed"`
@@ -245,6 +246,7 @@ func (c *Config) Validate() error {
 	check(c.Model.Dim >= 8, "model.dim must be >= 8")
 	check(c.Cluster.K >= 0, "cluster.k must be >= 0")
 	check(c.Cluster.K > 0 || (c.Cluster.KMin >= 2 && c.Cluster.KMax >= c.Cluster.KMin), "cluster.k_min must be >= 2 and <= cluster.k_max")
+	check(c.Cluster.MaxShare > 0 && c.Cluster.MaxShare <= 1, "cluster.max_share must be in (0, 1] (1: off)")
 	check(c.Cluster.MinEvents >= 2, "cluster.min_events must be >= 2")
 	check(c.Cluster.Drift.Window > 0 && c.Cluster.Drift.Trailing >= 3 && c.Cluster.Drift.Sigma > 0 && c.Cluster.Drift.MinEvents >= 1,
 		"cluster.drift: window must be > 0, trailing >= 3, sigma > 0, min_events >= 1")

@@ -270,6 +270,20 @@ func TestAPISegmentsAndExport(t *testing.T) {
 	if size != n || trended != n {
 		t.Errorf("sizes add up to %d and trends to %d, want %d", size, trended, n)
 	}
+	// Each segment's dominant aspect, as the model has it.
+	aspects := 0
+	for _, s := range list.Segments {
+		i := slices.IndexFunc(m.Clusters, func(c attune.Segment) bool { return c.ID == s.ID })
+		if i < 0 || s.Aspect != m.Clusters[i].Aspect {
+			t.Errorf("segment %s: aspect %q in the API, model has %+v", s.ID, s.Aspect, m.Clusters[max(i, 0)].Aspect)
+		}
+		if s.Aspect != "" {
+			aspects++
+		}
+	}
+	if aspects == 0 {
+		t.Error("no segment of the 300 tweets has a dominant aspect in /api/segments")
+	}
 	if members != len(customers) {
 		t.Errorf("members add up to %d, want the %d customers", members, len(customers))
 	}
