@@ -83,6 +83,19 @@ func (ix *Index) countFacets(ctx context.Context, bq query.Query, reqs bleve.Fac
 		return nil, 0, false, nil
 	}
 
+	segs := snap.Segments()
+	var matched []*roaring.Bitmap
+	if bq != nil {
+		if matched, err = ix.matching(ctx, snap, segs, bq); err != nil {
+			return nil, 0, false, err
+		}
+	}
+	return ix.countFacetsIn(segs, matched, reqs)
+}
+
+// countFacetsIn is countFacets over segs, the segments of one snapshot,
+// with matched the documents matching per segment (nil: every live event).
+func (ix *Index) countFacetsIn(segs []*scorch.SegmentSnapshot, matched []*roaring.Bitmap, reqs bleve.FacetsRequest) (fr search.FacetResults, matches uint64, ok bool, err error) {
 	fields := map[string]*fieldCount{}
 	for _, fq := range reqs {
 		if fq.Field == "" || fq.NumericRanges != nil || fq.DateTimeRanges != nil {
@@ -93,13 +106,6 @@ func (ix *Index) countFacets(ctx context.Context, bq query.Query, reqs bleve.Fac
 		}
 	}
 
-	segs := snap.Segments()
-	var matched []*roaring.Bitmap
-	if bq != nil {
-		if matched, err = ix.matching(ctx, snap, segs, bq); err != nil {
-			return nil, 0, false, err
-		}
-	}
 	var n int
 	union := roaring.New()
 	for i, ss := range segs {

@@ -63,6 +63,9 @@ type Index struct {
 	// timeWindowed counts time-sorted searches whose page searchByTime
 	// found within a time window (for tests, likewise).
 	timeWindowed atomic.Int64
+	// scoredOnePass counts relevance-sorted searches searchScored
+	// collected (for tests, likewise).
+	scoredOnePass atomic.Int64
 
 	// beforeBatch, if set, runs in the batch goroutine right before the Bleve
 	// batch is applied. Tests use it to hold a write in flight.

@@ -80,6 +80,11 @@ func (ix *Index) search(ctx context.Context, q Query, fast bool) (*Result, error
 	switch {
 	case fast && q.sortKey(hasText) == SortTime:
 		sr, err = ix.searchByTime(ctx, q, tq, req, hasText)
+	case fast && byScore:
+		var ok bool
+		if sr, ok, err = ix.searchScored(ctx, q, req, q.Order != OrderAsc); err == nil && !ok {
+			sr, err = ix.searchCounted(ctx, q, req, hasText)
+		}
 	case fast:
 		sr, err = ix.searchCounted(ctx, q, req, hasText)
 	default:
