@@ -40,6 +40,14 @@ func (q Query) selectsAllEvents(hasText bool) bool {
 		q.SentimentMin == nil && q.SentimentMax == nil && q.From.IsZero() && q.To.IsZero()
 }
 
+// singleValued are the faceted fields an event document has at most one
+// term of: the events with a value are the sum of the term counts, with no
+// union of the postings needed.
+var singleValued = map[string]bool{
+	fieldSegmentID: true, fieldSource: true, fieldLabel: true, fieldLanguage: true,
+	fieldSentimentBand: true, fieldTSHour: true, fieldTSDay: true, fieldTSMonth: true,
+}
+
 // postingsOrInto is what zap's postings lists offer to copy their documents
 // into a bitmap (every zapx version has it; the segment API does not name
 // it).
@@ -131,6 +139,7 @@ func (ix *Index) countFacetsIn(segs []*scorch.SegmentSnapshot, matched []*roarin
 		// without copying them: except everything but the live matches.
 		notLive := roaring.Flip(live, 0, seg.Count())
 		for field, fc := range fields {
+			single := singleValued[field]
 			dict, err := seg.Dictionary(field)
 			if err != nil {
 				return nil, 0, false, fmt.Errorf("count facets: dictionary of %s: %w", field, err)
@@ -158,9 +167,15 @@ func (ix *Index) countFacetsIn(segs []*scorch.SegmentSnapshot, matched []*roarin
 					return nil, 0, false, nil
 				}
 				fc.terms[e.Term] += c
-				oi.OrInto(union) // all of the term's documents; cut to live below
+				if single {
+					fc.withValue += c
+				} else {
+					oi.OrInto(union) // all of the term's documents; cut to live below
+				}
 			}
-			fc.withValue += int(union.AndCardinality(live))
+			if !single {
+				fc.withValue += int(union.AndCardinality(live))
+			}
 		}
 	}
 

@@ -114,7 +114,7 @@ func (t *topHits) sorted() []*scoredHit {
 // false when the index cannot be read this way (not scorch) or a page hit
 // disappeared before its fields were read (a concurrent write); the caller
 // then runs req through Bleve.
-func (ix *Index) searchScored(ctx context.Context, q Query, req *bleve.SearchRequest, desc bool) (sr *bleve.SearchResult, ok bool, err error) {
+func (ix *Index) searchScored(ctx context.Context, req *bleve.SearchRequest, desc bool) (sr *bleve.SearchResult, ok bool, err error) {
 	start := time.Now()
 	adv, err := ix.bleve.Advanced()
 	if err != nil {
