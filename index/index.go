@@ -51,6 +51,8 @@ type Index struct {
 	// segMu serialises ReplaceSegments (read the set, then write the diff)
 	// and keeps Segments from paging through a set being replaced.
 	segMu sync.RWMutex
+	// terms caches the terms of faceted fields per segment.
+	terms termCache
 	// ts caches the span of event times for the time facet.
 	ts tsRange
 	// segNames caches segment id → name for the segment facet; nil until

@@ -23,8 +23,8 @@ const timeWindowMin = 2000
 // counted from them (countFacetsIn), without sorting anything. Then the
 // page, from the matches within a time window at the end the sort starts
 // from (the newest for descending order, the oldest for ascending): the
-// smallest run of whole hours holding the page, found from the time bucket
-// terms (pageWindow). Every match outside the window sorts after every
+// smallest one holding the page, found from the time bucket terms
+// (pageWindow). Every match outside the window sorts after every
 // match in it (it is older, or newer, or has no time, which sorts last
 // either way), so the page is the one sorting all matches gives. Sorting is
 // what a broad time-sorted query spends most on: Bleve reads the sort key

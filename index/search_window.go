@@ -72,20 +72,23 @@ func (ms *matchSet) termCounts(field string, start, end []byte) (map[string]int,
 }
 
 // pageWindow returns the smallest window of event time, at the newest end
-// (desc) or the oldest (asc), at whole hours, that holds at least need
-// matches: [from, ∞) for desc, (-∞, to) for asc. ok is false when all
+// (desc) or the oldest (asc), that holds at least need matches: [from, ∞)
+// for desc, (-∞, to) for asc; it holds need matches and those tied with
+// the last one's time. ok is false when all
 // matches with a time are fewer than need (the page then reaches the
 // events without a time, and no window helps).
 //
-// The hour is found from the time bucket terms: the month the window
-// reaches into from ts_month, then the day within it from ts_day, then the
-// hour from ts_hour, each counted as its postings within the matches. Every
+// The bound is found from the time bucket terms: the month the window
+// reaches into from ts_month, then the day within it from ts_day, the hour
+// from ts_hour and the time itself from ts_sort, each term counted as its
+// postings within the matches, so a level reads only the terms of one
+// bucket of the level above. Every
 // match outside the window is older (newer) than every match in it, so the
 // page sorted from the window's matches is the page sorted from all.
 func (ms *matchSet) pageWindow(need int, desc bool) (from, to time.Time, ok bool, err error) {
 	levels := []struct {
 		field, layout string
-	}{{fieldTSMonth, layoutMonth}, {fieldTSDay, layoutDay}, {fieldTSHour, layoutHour}}
+	}{{fieldTSMonth, layoutMonth}, {fieldTSDay, layoutDay}, {fieldTSHour, layoutHour}, {fieldTSSort, layoutSort}}
 	var start, end []byte // the range of the level's terms: within the bucket above
 	left := need
 	var bucket string
@@ -118,14 +121,14 @@ func (ms *matchSet) pageWindow(need int, desc bool) (from, to time.Time, ok bool
 		// every character that follows.
 		start, end = []byte(bucket), []byte(bucket+"~")
 	}
-	h, err := time.Parse(layoutHour, bucket)
+	t, err := time.Parse(layoutSort, bucket)
 	if err != nil {
-		return from, to, false, fmt.Errorf("time bucket %q: %w", bucket, err)
+		return from, to, false, fmt.Errorf("time sort key %q: %w", bucket, err)
 	}
 	if desc {
-		return h, time.Time{}, true, nil
+		return t, time.Time{}, true, nil
 	}
-	return time.Time{}, h.Add(time.Hour), true, nil
+	return time.Time{}, t.Add(time.Nanosecond), true, nil
 }
 
 // filterMatches returns the matches of q, which has no text, computed from

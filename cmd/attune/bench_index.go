@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -46,6 +47,8 @@ type benchIndexResult struct {
 	Queries           int     `json:"queries"`
 	// SearchByKind has p50/p99 per kind of query in the mix.
 	SearchByKind map[string]latency `json:"search_by_kind"`
+	// SlowestSearches are the slowest timed Search calls, slowest first.
+	SlowestSearches []slowQuery `json:"slowest_searches"`
 	// The same queries through index.SearchBleve (one plain Bleve request
 	// each: its facet builders and full sort), timed alternately with
 	// Search in the same run; results are checked to be identical.
@@ -81,6 +84,14 @@ type benchIndexResult struct {
 	// counted when timing began and when it ended.
 	ScorchSegmentsStart int `json:"scorch_segments_start"`
 	ScorchSegmentsEnd   int `json:"scorch_segments_end"`
+}
+
+// slowQuery is one timed Search, for the list of the slowest.
+type slowQuery struct {
+	Kind  string      `json:"kind"`
+	Query index.Query `json:"query"`
+	Ms    float64     `json:"ms"`
+	CPUMs float64     `json:"cpu_ms"`
 }
 
 type latency struct {
@@ -210,10 +221,14 @@ func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analy
 			return nil, err
 		}
 		defer ix.Close()
+		ids := make(map[string]struct{}, len(docs))
+		for _, d := range docs {
+			ids[d.Event.ID] = struct{}{}
+		}
 		if c, err := ix.CountEvents(ctx); err != nil {
 			return nil, err
-		} else if c != uint64(n) {
-			return nil, fmt.Errorf("--reuse: %s holds %d events, not --docs %d", attuneDir, c, n)
+		} else if c != uint64(len(ids)) {
+			return nil, fmt.Errorf("--reuse: %s holds %d events, not the %d distinct ids of --docs %d", attuneDir, c, len(ids), n)
 		}
 		res.ReusedIndex = true
 		if res.IndexBytes, err = ix.Size(); err != nil {
@@ -258,7 +273,7 @@ func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analy
 		}
 		defer pprof.StopCPUProfile()
 	}
-	all, byKind, bleveAll, bleveByKind, err := timeQueries(ctx, ix, mix, rounds)
+	all, byKind, bleveAll, bleveByKind, slowest, err := timeQueries(ctx, ix, mix, rounds)
 	if err != nil {
 		return nil, err
 	}
@@ -270,6 +285,7 @@ func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analy
 	res.Queries = all.N
 	res.SearchP50Ms, res.SearchP99Ms = all.P50Ms, all.P99Ms
 	res.SearchByKind = byKind
+	res.SlowestSearches = slowest
 	res.BleveSearchP50Ms, res.BleveSearchP99Ms = bleveAll.P50Ms, bleveAll.P99Ms
 	res.BleveSearchByKind = bleveByKind
 	res.SearchP99VsBleveP99 = all.P99Ms / bleveAll.P99Ms
@@ -580,7 +596,7 @@ func queryMix(docs []attune.Doc) []benchQuery {
 // timeQueries runs the mix rounds times (after a warm-up round) with
 // Search and SearchBleve in turn, which goes first alternating by round, and
 // fails if their results differ.
-func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds int) (all latency, byKind map[string]latency, bleveAll latency, bleveByKind map[string]latency, err error) {
+func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds int) (all latency, byKind map[string]latency, bleveAll latency, bleveByKind map[string]latency, slowest []slowQuery, err error) {
 	type timed struct {
 		all, allCPU []time.Duration
 		by, byCPU   map[string][]time.Duration
@@ -608,6 +624,9 @@ func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds 
 		c := processCPU() - c0
 		if r > 0 { // round 0 warms up: the first search of each kind loads doc values
 			into.all = append(into.all, d)
+			if path == "attune" {
+				slowest = append(slowest, slowQuery{Kind: bq.kind, Query: bq.q, Ms: float64(d.Microseconds()) / 1000, CPUMs: float64(c.Microseconds()) / 1000})
+			}
 			into.by[bq.kind] = append(into.by[bq.kind], d)
 			into.allCPU = append(into.allCPU, c)
 			into.byCPU[bq.kind] = append(into.byCPU[bq.kind], c)
@@ -648,8 +667,9 @@ func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds 
 		}
 		return out
 	}
+	slices.SortFunc(slowest, func(a, b slowQuery) int { return cmp.Compare(b.Ms, a.Ms) })
 	return withCPU(summarize(attune.all), attune.allCPU), summarizeKinds(attune),
-		withCPU(summarize(plain.all), plain.allCPU), summarizeKinds(plain), nil
+		withCPU(summarize(plain.all), plain.allCPU), summarizeKinds(plain), slowest[:min(len(slowest), 8)], nil
 }
 
 func summarize(ds []time.Duration) latency {
