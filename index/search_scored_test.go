@@ -58,7 +58,9 @@ func TestSearchScoredMatchesBleve(t *testing.T) {
 				}
 			}
 		}
-		if n, want := ix.scoredOnePass.Load()-before, int64(len(queries)*2*4); n != want {
+		// compareWithBleve runs Search again when a merge moved the index
+		// under the comparison, so there may be more.
+		if n, want := ix.scoredOnePass.Load()-before, int64(len(queries)*2*4); n < want {
 			t.Fatalf("%s: %d of %d searches were collected in one pass", stage, n, want)
 		}
 	}
