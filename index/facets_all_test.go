@@ -265,9 +265,11 @@ func TestFacetsFromPostingsMatchBleve(t *testing.T) {
 // window return what Bleve's sort of all matches returns (hits, total,
 // facets), in both orders, at several offsets, with and without filters and
 // text, on real data with bursty times (a week of tweets, two years of
-// reviews) and events without a time, after updates and deletions.
+// reviews) and events without a time, after updates and deletions, and
+// after a reopen.
 func TestSearchByTimeMatchesBleve(t *testing.T) {
-	ix := openTest(t, t.TempDir())
+	dir := t.TempDir()
+	ix := openTest(t, dir)
 	ctx := context.Background()
 	docs := append(slices.Clone(allTweets(t)[:7000]), bankingDocs(t, 500)...)
 	docs = append(docs, olistDocs(t, 3000)...)
@@ -326,6 +328,12 @@ func TestSearchByTimeMatchesBleve(t *testing.T) {
 		}
 	}
 	check("updated")
+
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix = openTest(t, dir)
+	check("reopened")
 }
 
 func firstID(r *Result) string {

@@ -51,6 +51,8 @@ type Index struct {
 	// segMu serialises ReplaceSegments (read the set, then write the diff)
 	// and keeps Segments from paging through a set being replaced.
 	segMu sync.RWMutex
+	// terms caches the terms of faceted fields per segment.
+	terms termCache
 	// ts caches the span of event times for the time facet.
 	ts tsRange
 	// segNames caches segment id → name for the segment facet; nil until
@@ -63,6 +65,9 @@ type Index struct {
 	// timeWindowed counts time-sorted searches whose page searchByTime
 	// found within a time window (for tests, likewise).
 	timeWindowed atomic.Int64
+	// scoredOnePass counts relevance-sorted searches searchScored
+	// collected (for tests, likewise).
+	scoredOnePass atomic.Int64
 
 	// beforeBatch, if set, runs in the batch goroutine right before the Bleve
 	// batch is applied. Tests use it to hold a write in flight.

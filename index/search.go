@@ -80,6 +80,11 @@ func (ix *Index) search(ctx context.Context, q Query, fast bool) (*Result, error
 	switch {
 	case fast && q.sortKey(hasText) == SortTime:
 		sr, err = ix.searchByTime(ctx, q, tq, req, hasText)
+	case fast && byScore:
+		var ok bool
+		if sr, ok, err = ix.searchScored(ctx, req, q.Order != OrderAsc); err == nil && !ok {
+			sr, err = ix.searchCounted(ctx, q, req, hasText)
+		}
 	case fast:
 		sr, err = ix.searchCounted(ctx, q, req, hasText)
 	default:
@@ -141,6 +146,10 @@ func (q Query) query(tq query.Query, window query.Query, direct bool) *query.Boo
 		f.AddQuery(window)
 	}
 	switch {
+	case tq != nil && direct && window == nil && plainText(q.Text) && q.selectsAllEvents(false):
+		// Plain words search _all and text_pt, which only event documents
+		// have: the type filter alone would test every match for nothing.
+		bq.AddMust(tq)
 	case tq != nil:
 		bq.AddFilter(f)
 		bq.AddMust(tq)
@@ -239,12 +248,18 @@ func textQuery(text string) (query.Query, error) {
 	if _, err := qs.Parse(); err != nil {
 		return nil, fmt.Errorf("%w: text %q: %v", ErrInvalidQuery, text, err)
 	}
-	if strings.ContainsAny(text, `+-:"*?~^()[]{}/\!&|<>=`) {
+	if !plainText(text) {
 		return qs, nil
 	}
 	pt := bleve.NewMatchQuery(text)
 	pt.SetField(fieldTextPT)
 	return bleve.NewDisjunctionQuery(qs, pt), nil
+}
+
+// plainText reports whether text is plain words, without query-string
+// syntax (no field names, phrases, operators or wildcards).
+func plainText(text string) bool {
+	return !strings.ContainsAny(text, `+-:"*?~^()[]{}/\!&|<>=`)
 }
 
 // sortKey is the sort q asks for, defaults applied.

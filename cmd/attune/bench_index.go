@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +47,8 @@ type benchIndexResult struct {
 	Queries           int     `json:"queries"`
 	// SearchByKind has p50/p99 per kind of query in the mix.
 	SearchByKind map[string]latency `json:"search_by_kind"`
+	// SlowestSearches are the slowest timed Search calls, slowest first.
+	SlowestSearches []slowQuery `json:"slowest_searches"`
 	// The same queries through index.SearchBleve (one plain Bleve request
 	// each: its facet builders and full sort), timed alternately with
 	// Search in the same run; results are checked to be identical.
@@ -68,6 +72,26 @@ type benchIndexResult struct {
 	// shared machine, latencies mean little without it.
 	LoadAvgStart float64 `json:"load_avg_start"`
 	LoadAvgEnd   float64 `json:"load_avg_end"`
+	// ReusedIndex is set when --reuse searched an index an earlier run left
+	// in --dir (nothing was written; the indexing figures are zero).
+	ReusedIndex bool `json:"reused_index,omitempty"`
+	// MergeState says what the scorch segment set looked like when timing
+	// began: "as_loaded" (right after the last write, merges may still
+	// run), "settled" (the merger had left it unchanged for 10s) or
+	// "force_merged" (merged to one segment first).
+	MergeState string `json:"merge_state"`
+	// ScorchSegments is the number of scorch segments every search visits,
+	// counted when timing began and when it ended.
+	ScorchSegmentsStart int `json:"scorch_segments_start"`
+	ScorchSegmentsEnd   int `json:"scorch_segments_end"`
+}
+
+// slowQuery is one timed Search, for the list of the slowest.
+type slowQuery struct {
+	Kind  string      `json:"kind"`
+	Query index.Query `json:"query"`
+	Ms    float64     `json:"ms"`
+	CPUMs float64     `json:"cpu_ms"`
 }
 
 type latency struct {
@@ -88,6 +112,9 @@ func benchIndexCmd(g *globals) *cobra.Command {
 		rounds   int
 		datasets string
 		dir      string
+		reuse    bool
+		merge    string
+		cpuprof  string
 	)
 	cmd := &cobra.Command{
 		Use:   "index",
@@ -134,8 +161,14 @@ reported. Index bytes are measured on disk; peak RSS is this process's.`,
 				}
 				defer os.RemoveAll(dir)
 			}
+			switch merge {
+			case "as_loaded", "settled", "force_merged":
+			default:
+				return fmt.Errorf("--merge %q: want as_loaded, settled or force_merged", merge)
+			}
 			logf := func(msg string, args ...any) { log.Info(msg, args...) }
-			res, err := runIndexBench(cmd.Context(), logf, an, datasets, dir, docs, batch, rounds)
+			opts := indexBenchOpts{reuse: reuse, merge: merge, cpuProfile: cpuprof}
+			res, err := runIndexBench(cmd.Context(), logf, an, datasets, dir, docs, batch, rounds, opts)
 			if err != nil {
 				return err
 			}
@@ -149,10 +182,22 @@ reported. Index bytes are measured on disk; peak RSS is this process's.`,
 	f.IntVar(&rounds, "rounds", 5, "rounds of the query mix to time (after one warm-up round)")
 	f.StringVar(&datasets, "datasets", "", "datasets directory (default: model.datasets_dir)")
 	f.StringVar(&dir, "dir", "", "directory for the two indexes (default: a temporary one, removed after)")
+	f.BoolVar(&reuse, "reuse", false, "search the Attune index an earlier run with the same --dir and --docs left there, writing nothing; if there is none, write only it, no raw Bleve baseline (development)")
+	f.StringVar(&merge, "merge", "as_loaded", "segment state to time searches in: as_loaded, settled (wait until merges stop) or force_merged (one segment)")
+	f.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of the timed searches to this file, labelled by kind and path (attune, bleve) (development)")
+	_ = f.MarkHidden("reuse")
+	_ = f.MarkHidden("cpuprofile")
 	return cmd
 }
 
-func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analyzer, datasets, dir string, n, batch, rounds int) (*benchIndexResult, error) {
+// indexBenchOpts are bench index's development options.
+type indexBenchOpts struct {
+	reuse      bool   // search an existing index in dir, write nothing
+	merge      string // benchIndexResult.MergeState to bring the index to
+	cpuProfile string // file for a CPU profile of the timed searches
+}
+
+func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analyzer, datasets, dir string, n, batch, rounds int, opts indexBenchOpts) (*benchIndexResult, error) {
 	res := &benchIndexResult{Docs: n, BatchSize: batch, GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAvgStart: loadAvg()}
 	evs, bySet, err := indexBenchEvents(datasets)
 	if err != nil {
@@ -168,6 +213,96 @@ func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analy
 	runtime.GC()
 	res.RSSAfterLoadMB = currentRSSMiB()
 
+	attuneDir := filepath.Join(dir, "attune")
+	var ix *index.Index
+	_, statErr := os.Stat(filepath.Join(attuneDir, "index_meta.json"))
+	if opts.reuse && statErr == nil {
+		if ix, err = index.Open(attuneDir); err != nil {
+			return nil, err
+		}
+		defer ix.Close()
+		ids := make(map[string]struct{}, len(docs))
+		for _, d := range docs {
+			ids[d.Event.ID] = struct{}{}
+		}
+		if c, err := ix.CountEvents(ctx); err != nil {
+			return nil, err
+		} else if c != uint64(len(ids)) {
+			return nil, fmt.Errorf("--reuse: %s holds %d events, not the %d distinct ids of --docs %d", attuneDir, c, len(ids), n)
+		}
+		res.ReusedIndex = true
+		if res.IndexBytes, err = ix.Size(); err != nil {
+			return nil, err
+		}
+	} else {
+		if ix, err = writeBenchIndexes(ctx, logf, res, docs, dir, batch, !opts.reuse); err != nil {
+			return nil, err
+		}
+		defer ix.Close()
+	}
+
+	res.MergeState = opts.merge
+	switch opts.merge {
+	case "settled":
+		logf("bench index: waiting for merges to settle")
+		if _, err := ix.SettleMerges(ctx, 10*time.Second); err != nil {
+			return nil, err
+		}
+	case "force_merged":
+		logf("bench index: merging to one segment")
+		if err := ix.ForceMerge(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if res.ScorchSegmentsStart, _, err = ix.ScorchSegments(); err != nil {
+		return nil, err
+	}
+
+	logf("bench index: searching", "rounds", rounds)
+	mix := queryMix(docs)
+	docs = nil
+	runtime.GC()
+	if opts.cpuProfile != "" {
+		f, err := os.Create(opts.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	all, byKind, bleveAll, bleveByKind, slowest, err := timeQueries(ctx, ix, mix, rounds)
+	if err != nil {
+		return nil, err
+	}
+	if res.ScorchSegmentsEnd, _, err = ix.ScorchSegments(); err != nil {
+		return nil, err
+	}
+	res.SearchCPUP50Ms, res.SearchCPUP99Ms = all.CPUP50Ms, all.CPUP99Ms
+	res.BleveSearchCPUP50Ms, res.BleveSearchCPUP99Ms = bleveAll.CPUP50Ms, bleveAll.CPUP99Ms
+	res.Queries = all.N
+	res.SearchP50Ms, res.SearchP99Ms = all.P50Ms, all.P99Ms
+	res.SearchByKind = byKind
+	res.SlowestSearches = slowest
+	res.BleveSearchP50Ms, res.BleveSearchP99Ms = bleveAll.P50Ms, bleveAll.P99Ms
+	res.BleveSearchByKind = bleveByKind
+	res.SearchP99VsBleveP99 = all.P99Ms / bleveAll.P99Ms
+	res.PeakRSSMB = peakRSSMiB()
+	res.LoadAvgEnd = loadAvg()
+	return res, nil
+}
+
+// writeBenchIndexes writes docs into a raw Bleve index and an Attune index
+// in dir, batch by batch in turn, records the indexing figures in res,
+// removes the Bleve index and returns the Attune one, open, with the
+// segment set stored.
+//
+// Without baseline only the Attune index is written (--reuse building the
+// index for later runs), and the indexing figures are Attune's alone.
+func writeBenchIndexes(ctx context.Context, logf func(string, ...any), res *benchIndexResult, docs []attune.Doc, dir string, batch int, baseline bool) (*index.Index, error) {
+	n := len(docs)
 	// Both indexes are written batch by batch in turn (Bleve, then Attune,
 	// the same batch), each call timed on its own: on a shared machine the
 	// load drifts, and interleaving exposes both writers to the same drift.
@@ -191,13 +326,20 @@ func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analy
 	if err != nil {
 		return nil, err
 	}
-	defer ix.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = ix.Close()
+		}
+	}()
 	var bleveTook, attuneTook time.Duration
 	for i := 0; i < len(docs); i += batch {
 		part := docs[i:min(i+batch, len(docs))]
 		t0 := time.Now()
-		if err := rawBleveBatch(bi, part); err != nil {
-			return nil, fmt.Errorf("raw bleve: %w", err)
+		if baseline {
+			if err := rawBleveBatch(bi, part); err != nil {
+				return nil, fmt.Errorf("raw bleve: %w", err)
+			}
 		}
 		t1 := time.Now()
 		if err := ix.IndexDocs(ctx, part); err != nil {
@@ -211,8 +353,11 @@ func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analy
 		}
 	}
 	res.BleveSeconds, res.AttuneSeconds = bleveTook.Seconds(), attuneTook.Seconds()
-	res.BleveDocsPerSec, res.AttuneDocsPerSec = float64(n)/res.BleveSeconds, float64(n)/res.AttuneSeconds
-	res.AttuneVsBleve = res.AttuneDocsPerSec / res.BleveDocsPerSec
+	res.AttuneDocsPerSec = float64(n) / res.AttuneSeconds
+	if baseline {
+		res.BleveDocsPerSec = float64(n) / res.BleveSeconds
+		res.AttuneVsBleve = res.AttuneDocsPerSec / res.BleveDocsPerSec
+	}
 	// Measured open, as ix.Size measures the Attune index below.
 	if res.BleveIndexBytes, err = dirBytes(bleveDir); err != nil {
 		return nil, err
@@ -233,26 +378,8 @@ func runIndexBench(ctx context.Context, logf func(string, ...any), an *nlp.Analy
 	if res.IndexBytes, err = ix.Size(); err != nil {
 		return nil, err
 	}
-
-	logf("bench index: searching", "rounds", rounds)
-	mix := queryMix(docs)
-	docs = nil
-	runtime.GC()
-	all, byKind, bleveAll, bleveByKind, err := timeQueries(ctx, ix, mix, rounds)
-	if err != nil {
-		return nil, err
-	}
-	res.SearchCPUP50Ms, res.SearchCPUP99Ms = all.CPUP50Ms, all.CPUP99Ms
-	res.BleveSearchCPUP50Ms, res.BleveSearchCPUP99Ms = bleveAll.CPUP50Ms, bleveAll.CPUP99Ms
-	res.Queries = all.N
-	res.SearchP50Ms, res.SearchP99Ms = all.P50Ms, all.P99Ms
-	res.SearchByKind = byKind
-	res.BleveSearchP50Ms, res.BleveSearchP99Ms = bleveAll.P50Ms, bleveAll.P99Ms
-	res.BleveSearchByKind = bleveByKind
-	res.SearchP99VsBleveP99 = all.P99Ms / bleveAll.P99Ms
-	res.PeakRSSMB = peakRSSMiB()
-	res.LoadAvgEnd = loadAvg()
-	return res, nil
+	ok = true
+	return ix, nil
 }
 
 func loadAvg() float64 {
@@ -469,7 +596,7 @@ func queryMix(docs []attune.Doc) []benchQuery {
 // timeQueries runs the mix rounds times (after a warm-up round) with
 // Search and SearchBleve in turn, which goes first alternating by round, and
 // fails if their results differ.
-func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds int) (all latency, byKind map[string]latency, bleveAll latency, bleveByKind map[string]latency, err error) {
+func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds int) (all latency, byKind map[string]latency, bleveAll latency, bleveByKind map[string]latency, slowest []slowQuery, err error) {
 	type timed struct {
 		all, allCPU []time.Duration
 		by, byCPU   map[string][]time.Duration
@@ -479,9 +606,17 @@ func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds 
 	}
 	attune, plain := newTimed(), newTimed()
 	run := func(r int, bq benchQuery, search func(context.Context, index.Query) (*index.Result, error), into *timed) (*index.Result, error) {
+		path := "attune"
+		if into == &plain {
+			path = "bleve"
+		}
 		c0 := processCPU()
 		t0 := time.Now()
-		res, err := search(ctx, bq.q)
+		var res *index.Result
+		var err error
+		pprof.Do(ctx, pprof.Labels("kind", bq.kind, "path", path), func(ctx context.Context) {
+			res, err = search(ctx, bq.q)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("search %+v: %w", bq.q, err)
 		}
@@ -489,6 +624,9 @@ func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds 
 		c := processCPU() - c0
 		if r > 0 { // round 0 warms up: the first search of each kind loads doc values
 			into.all = append(into.all, d)
+			if path == "attune" {
+				slowest = append(slowest, slowQuery{Kind: bq.kind, Query: bq.q, Ms: float64(d.Microseconds()) / 1000, CPUMs: float64(c.Microseconds()) / 1000})
+			}
 			into.by[bq.kind] = append(into.by[bq.kind], d)
 			into.allCPU = append(into.allCPU, c)
 			into.byCPU[bq.kind] = append(into.byCPU[bq.kind], c)
@@ -529,8 +667,9 @@ func timeQueries(ctx context.Context, ix *index.Index, mix []benchQuery, rounds 
 		}
 		return out
 	}
+	slices.SortFunc(slowest, func(a, b slowQuery) int { return cmp.Compare(b.Ms, a.Ms) })
 	return withCPU(summarize(attune.all), attune.allCPU), summarizeKinds(attune),
-		withCPU(summarize(plain.all), plain.allCPU), summarizeKinds(plain), nil
+		withCPU(summarize(plain.all), plain.allCPU), summarizeKinds(plain), slowest[:min(len(slowest), 8)], nil
 }
 
 func summarize(ds []time.Duration) latency {
@@ -564,6 +703,12 @@ func printIndexBench(w io.Writer, r *benchIndexResult) {
 	fmt.Fprintf(w, "  indexing   attune %8.0f docs/s (%.1fs)   raw bleve %8.0f docs/s (%.1fs)   ratio %.2f×\n",
 		r.AttuneDocsPerSec, r.AttuneSeconds, r.BleveDocsPerSec, r.BleveSeconds, r.AttuneVsBleve)
 	fmt.Fprintf(w, "  index size attune %.1f MiB, raw bleve %.1f MiB\n", float64(r.IndexBytes)/(1<<20), float64(r.BleveIndexBytes)/(1<<20))
+	reused := ""
+	if r.ReusedIndex {
+		reused = ", index reused from an earlier run (nothing written)"
+	}
+	fmt.Fprintf(w, "  segments   %d scorch segments when timing began, %d at the end (state %s%s)\n",
+		r.ScorchSegmentsStart, r.ScorchSegmentsEnd, r.MergeState, reused)
 	fmt.Fprintf(w, "  search     %d queries: p50 %.2f ms, p99 %.2f ms; plain Bleve requests p50 %.2f ms, p99 %.2f ms (p99 ratio %.2f×)\n",
 		r.Queries, r.SearchP50Ms, r.SearchP99Ms, r.BleveSearchP50Ms, r.BleveSearchP99Ms, r.SearchP99VsBleveP99)
 	fmt.Fprintf(w, "             CPU per query: p50 %.2f ms, p99 %.2f ms; plain Bleve requests p50 %.2f ms, p99 %.2f ms\n",
