@@ -250,7 +250,7 @@ vectors are cached under the cache dir keyed by text hash):
 				return recluster100kChild(cmd.Context(), cmd.OutOrStdout(), datasets, an, emb, ccfg)
 			}
 			b := &clusterBench{ctx: cmd.Context(), log: func(msg string, args ...any) { log.Info(msg, args...) },
-				an: an, emb: emb, ccfg: ccfg, datasets: datasets, python: python, skip: skip, configPath: g.configPath}
+				an: an, emb: emb, ccfg: ccfg, datasets: datasets, python: python, skip: skip, configPath: g.configPath, sets: g.sets}
 			res, err := b.run()
 			if err != nil {
 				return err
@@ -279,8 +279,10 @@ type clusterBench struct {
 	datasets string
 	python   string
 	skip     []string
-	// configPath is passed on to the child process.
+	// configPath and sets (--set overrides) are passed on to the child
+	// process, so that it fits with the same settings as this run.
 	configPath string
+	sets       []string
 }
 
 func (b *clusterBench) run() (*benchClusterResult, error) {
@@ -758,6 +760,9 @@ func (b *clusterBench) recluster(res *benchClusterResult) error {
 	args := []string{"bench", "cluster", "--recluster-100k-child", "--datasets", b.datasets}
 	if b.configPath != "" {
 		args = append(args, "--config", b.configPath)
+	}
+	for _, kv := range b.sets {
+		args = append(args, "--set", kv)
 	}
 	b.log("recluster: 100k events in a child process")
 	cmd := exec.CommandContext(b.ctx, exe, args...)
