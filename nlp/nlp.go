@@ -158,6 +158,20 @@ func (a *Analyzer) score(text, lang string) attune.Sentiment {
 		// Punctuation alone ("?!?! ...") says nothing the model can read.
 		return attune.Sentiment{Label: attune.Neutral}
 	}
+	compound, blend := 0.0, 0.0
+	if vs != nil {
+		compound, blend = vs.Compound, m.Blend
+	}
+	return BlendScore(p, compound, blend)
+}
+
+// BlendScore is the sentiment a model gives from its class probabilities
+// p (negative, neutral, positive) and VADER's compound, read at weight
+// blend: the label is the most probable class (neutral on a tie), the
+// score blend·compound + (1−blend)·(p[2] − p[0]). The model decides the
+// direction, VADER only grades it: a blend that crosses zero against the
+// label is held at the label's side.
+func BlendScore(p [3]float64, compound, blend float64) attune.Sentiment {
 	l := attune.Neutral
 	switch {
 	case p[clsNeg] > p[clsNeu] && p[clsNeg] > p[clsPos]:
@@ -166,10 +180,8 @@ func (a *Analyzer) score(text, lang string) attune.Sentiment {
 		l = attune.Positive
 	}
 	score := p[clsPos] - p[clsNeg]
-	if vs != nil && m.Blend > 0 {
-		score = m.Blend*vs.Compound + (1-m.Blend)*score
-		// The model decides the direction, VADER only grades it: a blend
-		// that crosses zero against the label is held at the label's side.
+	if blend > 0 {
+		score = blend*compound + (1-blend)*score
 		switch {
 		case l == attune.Positive && score < minPolar:
 			score = minPolar
@@ -184,9 +196,8 @@ func (a *Analyzer) score(text, lang string) attune.Sentiment {
 // class probabilities (negative, neutral, positive) of its language's
 // model and, when that model reads VADER, VADER's compound (else 0). ok is
 // false where the score comes from no model: a lexicon-only Analyzer, a
-// language without a model, text without words. The score is
-// Blend·compound + (1−Blend)·(p[2] − p[0]), held on the side of the label
-// (the largest p). It lets calibration tools (nlp/internal/train -loso)
+// language without a model, text without words. The sentiment is
+// BlendScore(p, compound, the model's Blend). It lets calibration tools (nlp/internal/train -loso)
 // try other score shapes on the same model outputs.
 func (a *Analyzer) ScoreParts(text string) (p [3]float64, compound float64, ok bool) {
 	if a.lexiconOnly {

@@ -4,14 +4,11 @@ import (
 	"math"
 	"strings"
 	"testing"
-
-	attune "github.com/attune-cx/attune"
 )
 
 // TestScorePartsMakeTheScore checks that ScoreParts returns what
-// Sentiment's score is made from, on the UCI sentences: the blend of
-// VADER's compound and P(pos) − P(neg), held on the label's side, gives
-// the score to the bit, and the largest probability gives the label.
+// Sentiment's score is made from, on the UCI sentences: BlendScore of the
+// parts at the model's blend gives the score to the bit and the label.
 func TestScorePartsMakeTheScore(t *testing.T) {
 	a := newAnalyzer(t)
 	n := 0
@@ -30,26 +27,9 @@ func TestScorePartsMakeTheScore(t *testing.T) {
 			if lang == "" {
 				lang = "en"
 			}
-			m := a.models[lang]
-			l := attune.Neutral
-			switch {
-			case p[clsNeg] > p[clsNeu] && p[clsNeg] > p[clsPos]:
-				l = attune.Negative
-			case p[clsPos] > p[clsNeu] && p[clsPos] > p[clsNeg]:
-				l = attune.Positive
-			}
-			want := p[clsPos] - p[clsNeg]
-			if m.Blend > 0 {
-				want = m.Blend*compound + (1-m.Blend)*want
-				switch {
-				case l == attune.Positive && want < minPolar:
-					want = minPolar
-				case l == attune.Negative && want > -minPolar:
-					want = -minPolar
-				}
-			}
-			if got.Score != want || got.Label != l {
-				t.Errorf("%q: Sentiment = %s %v, parts %v %v give %s %v", s.Text, got.Label, got.Score, p, compound, l, want)
+			want := BlendScore(p, compound, a.models[lang].Blend)
+			if got != want {
+				t.Errorf("%q: Sentiment = %s %v, parts %v %v give %s %v", s.Text, got.Label, got.Score, p, compound, want.Label, want.Score)
 			}
 		}
 	}

@@ -178,7 +178,6 @@ func shape(s scored, blend, t float64) float64 {
 		return 0
 	}
 	p := s.p
-	label := labelOf(s)
 	if t != 1 {
 		var z [3]float64
 		mx := math.Inf(-1)
@@ -195,18 +194,7 @@ func shape(s scored, blend, t float64) float64 {
 			p[k] /= sum
 		}
 	}
-	score := p[2] - p[0]
-	if blend > 0 {
-		score = blend*s.compound + (1-blend)*score
-		// As nlp.Analyzer: the blend stays on the label's side.
-		switch {
-		case label == 1 && score < 0.01:
-			score = 0.01
-		case label == -1 && score > -0.01:
-			score = -0.01
-		}
-	}
-	return score
+	return nlp.BlendScore(p, s.compound, blend).Score
 }
 
 // labelOf is the class nlp.Analyzer labels parts s with: the largest
