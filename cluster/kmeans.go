@@ -636,13 +636,7 @@ func KMeans(ctx context.Context, x [][]float64, k int, cfg Config) ([]int, error
 		}
 		copy(m.row(i), row)
 	}
-	var res *kmResult
-	var err error
-	if cfg.Algorithm == AlgorithmMiniBatch {
-		res, err = bestOfMiniBatch(ctx, m, k, cfg.BatchSize, cfg.Inits, cfg.Seed)
-	} else {
-		res, err = bestOf(ctx, m, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamFinal)
-	}
+	res, err := configuredKMeans(ctx, m, k, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -596,18 +596,22 @@ func (m *Model) fitKMeans(ctx context.Context, x *matrix, pts []Point, prev *Mod
 	return byCluster, res.dist, nil
 }
 
+// configuredKMeans runs the k-means cfg names (Lloyd's or mini-batch, best
+// of cfg.Inits seedings) with k clusters on all of x: what a final fit and
+// KMeans run.
+func configuredKMeans(ctx context.Context, x *matrix, k int, cfg Config) (*kmResult, error) {
+	if cfg.Algorithm == AlgorithmMiniBatch {
+		return bestOfMiniBatch(ctx, x, k, cfg.BatchSize, cfg.Inits, cfg.Seed)
+	}
+	return bestOf(ctx, x, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamFinal)
+}
+
 // finalFit runs the configured k-means with k clusters on all of x; warm,
 // the previous segments carried into x's space, is one more start when it
 // has k rows.
 func (m *Model) finalFit(ctx context.Context, x *matrix, k int, warm *matrix) (*kmResult, error) {
 	cfg := m.Config
-	var res *kmResult
-	var err error
-	if cfg.Algorithm == AlgorithmMiniBatch {
-		res, err = bestOfMiniBatch(ctx, x, k, cfg.BatchSize, cfg.Inits, cfg.Seed)
-	} else {
-		res, err = bestOf(ctx, x, k, cfg.MaxIter, cfg.Inits, cfg.Seed, streamFinal)
-	}
+	res, err := configuredKMeans(ctx, x, k, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("k-means with k=%d: %w", k, err)
 	}

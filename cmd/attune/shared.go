@@ -558,10 +558,26 @@ func (s *sharedState) waitCaughtUp(ctx context.Context, limit time.Duration) err
 
 // watchModel applies every new model revision until ctx ends.
 func (s *sharedState) watchModel(ctx context.Context) {
+	s.watchKV(ctx, "shared model", func() (jetstream.KeyWatcher, error) {
+		return s.sh.Model.Watch(ctx, ingest.ModelKey)
+	}, func(e jetstream.KeyValueEntry) {
+		if e.Operation() != jetstream.KeyValuePut {
+			return
+		}
+		if _, err := s.apply(ctx, e.Revision(), e.Value(), true); err != nil && ctx.Err() == nil {
+			s.log.Error("applying shared model failed", "revision", e.Revision(), "err", err)
+		}
+	})
+}
+
+// watchKV hands each update of the watcher open returns to handle until
+// ctx ends, opening a new watcher a second after open fails or whenever
+// the updates end.
+func (s *sharedState) watchKV(ctx context.Context, what string, open func() (jetstream.KeyWatcher, error), handle func(jetstream.KeyValueEntry)) {
 	for ctx.Err() == nil {
-		w, err := s.sh.Model.Watch(ctx, ingest.ModelKey)
+		w, err := open()
 		if err != nil {
-			s.log.Warn("watch shared model failed; retrying", "err", err)
+			s.log.Warn("watch "+what+" failed; retrying", "err", err)
 			select {
 			case <-ctx.Done():
 				return
@@ -570,11 +586,8 @@ func (s *sharedState) watchModel(ctx context.Context) {
 			continue
 		}
 		for e := range w.Updates() {
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue
-			}
-			if _, err := s.apply(ctx, e.Revision(), e.Value(), true); err != nil && ctx.Err() == nil {
-				s.log.Error("applying shared model failed", "revision", e.Revision(), "err", err)
+			if e != nil {
+				handle(e)
 			}
 		}
 		_ = w.Stop()
@@ -874,25 +887,11 @@ func (s *sharedState) applyTombstone(ctx context.Context, e jetstream.KeyValueEn
 // watchErasures records (and, if not done on request, applies) each new
 // erasure until ctx ends.
 func (s *sharedState) watchErasures(ctx context.Context) {
-	for ctx.Err() == nil {
-		w, err := s.sh.Erased.WatchAll(ctx, jetstream.UpdatesOnly())
-		if err != nil {
-			s.log.Warn("watch erasures failed; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-			continue
+	s.watchKV(ctx, "erasures", func() (jetstream.KeyWatcher, error) {
+		return s.sh.Erased.WatchAll(ctx, jetstream.UpdatesOnly())
+	}, func(e jetstream.KeyValueEntry) {
+		if err := s.applyTombstone(ctx, e); err != nil && ctx.Err() == nil {
+			s.log.Error("applying an erasure failed", "err", err)
 		}
-		for e := range w.Updates() {
-			if e == nil {
-				continue
-			}
-			if err := s.applyTombstone(ctx, e); err != nil && ctx.Err() == nil {
-				s.log.Error("applying an erasure failed", "err", err)
-			}
-		}
-		_ = w.Stop()
-	}
+	})
 }
